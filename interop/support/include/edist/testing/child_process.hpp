@@ -1,0 +1,88 @@
+// A child process for tests that cannot leak.
+//
+// The child runs in its own process group and has PR_SET_PDEATHSIG(SIGKILL) set, so it dies
+// when the thread that spawned it dies (including on a crash or SIGKILL of the test process).
+// The destructor kills the whole group (SIGTERM, then SIGKILL after the grace period) and
+// reaps the child.
+//
+// Ownership: the object owns the pid and the pipe ends it created (stdout_fd(), stdin_fd());
+// they are closed by the destructor. Not thread-safe: use one object from one thread at a time.
+// Spawn from a long-lived thread (the pdeathsig is tied to the spawning *thread*).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace edist::testing {
+
+class child_process {
+ public:
+  struct fd_mapping {
+    int parent_fd;  // open in the parent; still owned (and to be closed) by the caller
+    int child_fd;   // the number it gets in the child (>= 3)
+  };
+
+  struct options {
+    std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
+    // Variables added to (or overriding) the parent's environment.
+    std::vector<std::pair<std::string, std::string>> env;
+    bool capture_stdout = false;  // stdout to a pipe readable through stdout_fd()/read_stdout()
+    bool pipe_stdin = false;      // stdin from a pipe writable through stdin_fd(); else /dev/null
+    // When set (and capture_stdout is false), stdout goes to this file (created/truncated).
+    std::optional<std::filesystem::path> output_file;
+    // Stderr goes wherever stdout goes (pipe, file or the parent's stdout) instead of the
+    // parent's stderr.
+    bool stderr_to_stdout = false;
+    // Extra descriptors passed to the child under fixed numbers.
+    std::vector<fd_mapping> extra_fds;
+    std::filesystem::path working_dir;           // empty: the parent's
+    std::chrono::milliseconds kill_grace{2000};  // SIGTERM -> SIGKILL delay in terminate()
+  };
+
+  // Throws std::system_error when fork/exec fails (an exec failure, e.g. a missing program,
+  // is reported here, not as an exit status).
+  static child_process spawn(options opts);
+
+  child_process() = default;  // an empty object: pid() == -1, running() == false
+  child_process(child_process&& other) noexcept;
+  child_process& operator=(child_process&& other) noexcept;
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+  ~child_process();
+
+  pid_t pid() const { return pid_; }
+  // True until the child has exited (reaps it when it has).
+  bool running();
+  // Waits for the exit: the exit code, 128 + signal number when killed by a signal, or -1 on
+  // timeout (the child keeps running). Returns the cached status once reaped.
+  int wait(std::chrono::milliseconds timeout);
+  // SIGTERM to the group, SIGKILL after kill_grace, then reaps. Idempotent.
+  void terminate();
+  // SIGKILL to the group at once, then reaps. Idempotent.
+  void kill();
+
+  // -1 unless capture_stdout / pipe_stdin. Owned by this object.
+  int stdout_fd() const { return stdout_fd_; }
+  int stdin_fd() const { return stdin_fd_; }
+  void close_stdin();
+  // Reads captured stdout until EOF or the timeout; returns what was read.
+  std::string read_stdout(std::chrono::milliseconds timeout);
+
+ private:
+  void reset() noexcept;
+  void signal_group(int sig) noexcept;
+
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  int stdout_fd_ = -1;
+  int stdin_fd_ = -1;
+  std::chrono::milliseconds kill_grace_{2000};
+};
+
+}  // namespace edist::testing
