@@ -1,0 +1,64 @@
+// Decoding the External Term Format.
+//
+// The decoder is bounded and non-recursive: nesting is tracked on an explicit stack, every
+// element count is checked against the bytes that remain before anything is allocated, and
+// every failure is an etf::errc, never an exception or a crash.
+//
+// Ownership: decode() with a span copies everything it needs, so the input may be freed when
+// it returns. decode() with a shared_bytes buffer returns binaries of at least
+// decode_limits::zero_copy_threshold bytes as slices of that buffer that share its ownership;
+// everything else is copied.
+#pragma once
+
+#include <cstdint>
+#include <edist/etf/errors.hpp>
+#include <edist/etf/term.hpp>
+#include <memory>
+#include <span>
+#include <system_error>
+
+namespace edist::etf {
+
+struct decode_limits {
+  std::size_t max_depth = 4096;             // nested tuples/lists/maps/funs
+  std::size_t max_input_size = 256u << 20;  // bytes of input (and of decompressed data)
+  std::size_t max_elements = 64u << 20;     // total terms created by one decode
+  std::size_t zero_copy_threshold = 64;     // binaries at least this long are slices
+};
+
+// A buffer shared by reference counting; binaries decoded from it may keep it alive.
+struct shared_bytes {
+  std::shared_ptr<const void> owner;
+  std::span<const std::uint8_t> bytes;
+
+  static shared_bytes copy_of(std::span<const std::uint8_t> data);
+};
+
+struct decode_options {
+  decode_limits limits{};
+  // The atoms of the current distribution message's atom-cache header, indexed as
+  // ATOM_CACHE_REF (82) refers to them. Empty outside distribution.
+  std::span<const term> atom_cache_refs{};
+  // True when the term starts without the version byte 131 (terms inside a distribution
+  // message after a 131,68 header).
+  bool without_version = false;
+  // True when bytes may follow the term (the caller reads them, e.g. a payload after a control
+  // message); `consumed` tells where the term ended. False: trailing bytes are an error.
+  bool allow_trailing = false;
+};
+
+struct decode_result {
+  term value;
+  std::size_t consumed = 0;      // bytes of input the term took
+  std::error_code error;         // empty on success
+  std::size_t error_offset = 0;  // where in the input the error was found
+  explicit operator bool() const noexcept { return !error; }
+};
+
+decode_result decode(std::span<const std::uint8_t> input, const decode_options& options = {});
+decode_result decode(const shared_bytes& input, const decode_options& options = {});
+
+// Throwing convenience: binary_to_term. Throws std::system_error with an etf::errc.
+term binary_to_term(std::span<const std::uint8_t> input);
+
+}  // namespace edist::etf

@@ -1,0 +1,106 @@
+// Heap nodes behind edist::etf::term. Private to the etf library.
+//
+// Every node starts with a reference count and its kind; variable-sized nodes keep their
+// payload (digits, characters, elements) in the same allocation, right after the node, so a
+// tuple of N elements is one allocation.
+#pragma once
+
+#include <edist/etf/term.hpp>
+#include <new>
+
+namespace edist::etf::detail {
+
+struct node {
+  mutable std::atomic<std::uint32_t> refs{1};
+  kind k;
+  explicit node(kind kk) noexcept : k(kk) {}
+};
+
+// Allocates a node of type N followed by `trailing` bytes of payload, constructed with args.
+template <class N, class... Args>
+N* allocate_node(std::size_t trailing, Args&&... args) {
+  static_assert(alignof(N) <= alignof(std::max_align_t));
+  void* memory = ::operator new(sizeof(N) + trailing);
+  return new (memory) N(std::forward<Args>(args)...);
+}
+
+template <class T, class N>
+T* trailing(N* n) noexcept {
+  return reinterpret_cast<T*>(reinterpret_cast<unsigned char*>(n) + sizeof(N));
+}
+template <class T, class N>
+const T* trailing(const N* n) noexcept {
+  return reinterpret_cast<const T*>(reinterpret_cast<const unsigned char*>(n) + sizeof(N));
+}
+
+struct alignas(8) atom_node : node {
+  std::uint32_t size;
+  explicit atom_node(std::uint32_t n) noexcept : node(kind::atom), size(n) {}
+  std::string_view text() const noexcept { return {trailing<char>(this), size}; }
+};
+
+struct alignas(8) big_node : node {
+  bool negative;
+  std::uint32_t size;  // bytes of magnitude, the last one non-zero
+  big_node(bool neg, std::uint32_t n) noexcept : node(kind::big_integer), negative(neg), size(n) {}
+  std::span<const std::uint8_t> magnitude() const noexcept {
+    return {trailing<std::uint8_t>(this), size};
+  }
+};
+
+struct alignas(8) tuple_node : node {
+  std::uint32_t size;
+  explicit tuple_node(std::uint32_t n) noexcept : node(kind::tuple), size(n) {}
+  term* elements() noexcept { return trailing<term>(this); }
+  const term* elements() const noexcept { return trailing<term>(this); }
+};
+
+struct alignas(8) list_node : node {
+  std::uint32_t size;  // at least 1
+  term tail;
+  list_node(std::uint32_t n, term t) noexcept : node(kind::list), size(n), tail(std::move(t)) {}
+  term* elements() noexcept { return trailing<term>(this); }
+  const term* elements() const noexcept { return trailing<term>(this); }
+};
+
+struct alignas(8) map_node : node {
+  std::uint32_t size;
+  // True when entries are in operator<=> key order, which allows binary search.
+  bool sorted;
+  map_node(std::uint32_t n, bool is_sorted) noexcept
+      : node(kind::map), size(n), sorted(is_sorted) {}
+  term_pair* entries() noexcept { return trailing<term_pair>(this); }
+  const term_pair* entries() const noexcept { return trailing<term_pair>(this); }
+};
+
+struct alignas(8) binary_node : node {
+  const std::uint8_t* data;
+  std::size_t size;
+  std::uint8_t bits_in_last_byte;  // 1..8
+  // Keeps zero-copy bytes alive; null when the bytes follow the node.
+  std::shared_ptr<const void> owner;
+  binary_node(kind kk, std::size_t n, unsigned bits) noexcept
+      : node(kk), data(nullptr), size(n), bits_in_last_byte(static_cast<std::uint8_t>(bits)) {}
+};
+
+struct pid_node : node {
+  pid_fields fields;
+  explicit pid_node(pid_fields f) noexcept : node(kind::pid), fields(std::move(f)) {}
+};
+struct port_node : node {
+  port_fields fields;
+  explicit port_node(port_fields f) noexcept : node(kind::port), fields(std::move(f)) {}
+};
+struct reference_node : node {
+  reference_fields fields;
+  explicit reference_node(reference_fields f) noexcept
+      : node(kind::reference), fields(std::move(f)) {}
+};
+struct fun_node : node {
+  fun_fields fields;
+  explicit fun_node(fun_fields f) noexcept : node(kind::fun), fields(std::move(f)) {}
+};
+
+void destroy(node* n) noexcept;
+
+}  // namespace edist::etf::detail
