@@ -34,7 +34,8 @@ class child_process {
     std::vector<std::pair<std::string, std::string>> env;
     bool capture_stdout = false;  // stdout to a pipe readable through stdout_fd()/read_stdout()
     bool pipe_stdin = false;      // stdin from a pipe writable through stdin_fd(); else /dev/null
-    // When set (and capture_stdout is false), stdout goes to this file (created/truncated).
+    // When set (and capture_stdout is false), stdout goes to this file (created/truncated, then
+    // opened for appending so that several writers in the child never overwrite each other).
     std::optional<std::filesystem::path> output_file;
     // Stderr goes wherever stdout goes (pipe, file or the parent's stdout) instead of the
     // parent's stderr.
