@@ -373,8 +373,9 @@ TEST_F(ClientServer, RegistrationLostWhenServerStops) {
 
 TEST_F(ClientServer, WaitLostCancelledByClose) {
   client c(io_.executor(), options());
-  auto [rec, reg] = c.async_register_node(make_node("closer", 5), asio::use_future).get();
+  auto [rec, registered] = c.async_register_node(make_node("closer", 5), asio::use_future).get();
   ASSERT_FALSE(rec) << rec.message();
+  registration reg = std::move(registered);  // lambdas cannot capture structured bindings
   std::promise<std::error_code> done;
   asio::post(io_.executor(), [&] {
     reg.async_wait_lost([&](std::error_code ec) { done.set_value(ec); });
