@@ -1,8 +1,12 @@
 #include "edist/testing/beam_node.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -51,6 +55,32 @@ struct reply {
 
 std::string format_ms(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
+}
+
+constexpr const char* owner_file = "owner.pid";
+
+// Node folders of test processes that died without cleaning up (SIGKILL, crash) are removed
+// by the next node start of any test process of this user. A node folder records its owner.
+void sweep_stale_node_dirs(const fs::path& root) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    if (entry.path().filename().string().rfind("node-", 0) != 0) continue;
+    const std::string owner = detail::read_file(entry.path() / owner_file);
+    if (owner.empty()) continue;  // being created right now
+    const long pid = std::strtol(owner.c_str(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      detail::remove_tree(entry.path());
+    }
+  }
+}
+
+fs::path make_node_dir() {
+  const fs::path root = detail::user_temp_root();
+  if (root.empty()) return detail::make_private_temp_dir("edist-beam-");
+  sweep_stale_node_dirs(root);
+  fs::path dir = detail::make_private_temp_dir((root / "node-").string());
+  detail::write_file(dir / owner_file, std::to_string(::getpid()));
+  return dir;
 }
 
 }  // namespace
@@ -214,7 +244,7 @@ beam_node beam_node::start(const erlang_install& otp, beam_options opts) {
   p->cookie = opts.cookie.empty() ? random_cookie() : opts.cookie;
   p->node_name = p->name + "@" + p->host;
   const fs::path module_dir = detail::control_module_dir(otp);
-  p->dir = detail::make_private_temp_dir("edist-beam-");
+  p->dir = make_node_dir();
   p->log = p->dir / "output.log";
 
   int sv[2];
@@ -353,6 +383,10 @@ std::vector<std::uint8_t> beam_node::apply_binary(
 
 std::string beam_node::output() const {
   return impl_ ? impl_->output() : std::string();
+}
+
+std::filesystem::path beam_node::log_file() const {
+  return (impl_ && !impl_->stopped) ? impl_->log : std::filesystem::path();
 }
 
 void beam_node::stop() {

@@ -35,19 +35,6 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
-// The shared cache folder, or empty when it cannot be trusted (exists but is not a private
-// folder of this user): then every process compiles into its own folder.
-fs::path shared_cache_root() {
-  const fs::path root = fs::temp_directory_path() / ("edist-testing-" + std::to_string(::getuid()));
-  ::mkdir(root.c_str(), 0700);
-  struct stat st {};
-  if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid() ||
-      (st.st_mode & 0077) != 0) {
-    return {};
-  }
-  return root;
-}
-
 fs::path compile_into(const erlang_install& otp, const fs::path& work) {
   const fs::path source = work / (std::string(module_name) + ".erl");
   write_file(source, edist_test_control_source);
@@ -77,11 +64,10 @@ fs::path control_module_dir(const erlang_install& otp) {
   const std::string key = hex(fnv1a(edist_test_control_source)) + "-" +
                           hex(fnv1a(otp.erlc().string() + "\n" + otp.release + "\n" + otp.version));
   fs::path dir;
-  if (const fs::path root = shared_cache_root(); !root.empty()) {
+  if (const fs::path root = user_temp_root(); !root.empty()) {
     const fs::path final_dir = root / ("control-" + key);
     if (!fs::exists(final_dir / (std::string(module_name) + ".beam"))) {
-      const fs::path work =
-          make_private_temp_dir("edist-testing-" + std::to_string(::getuid()) + "/build-");
+      const fs::path work = make_private_temp_dir((root / "build-").string());
       try {
         compile_into(otp, work);
       } catch (...) {

@@ -114,6 +114,18 @@ std::filesystem::path make_private_temp_dir(std::string_view prefix) {
   return std::filesystem::path(buf.data());
 }
 
+std::filesystem::path user_temp_root() {
+  const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / ("edist-testing-" + std::to_string(::getuid()));
+  ::mkdir(root.c_str(), 0700);
+  struct stat st {};
+  if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid() ||
+      (st.st_mode & 0077) != 0) {
+    return {};
+  }
+  return root;
+}
+
 void remove_tree(const std::filesystem::path& p) noexcept {
   if (p.empty()) return;
   std::error_code ec;

@@ -55,8 +55,12 @@ bool read_available(int fd, std::string& out);
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, std::string_view content);
 
-// A new folder only this user can read, under the temporary folder ($TMPDIR or the system's).
+// A new folder only this user can read: prefix + random characters, under the temporary folder
+// ($TMPDIR or the system's) unless the prefix is an absolute path.
 std::filesystem::path make_private_temp_dir(std::string_view prefix);
+// This user's folder for edist::testing under the temporary folder (created 0700), or empty
+// when that path exists but cannot be trusted (not a private folder of this user).
+std::filesystem::path user_temp_root();
 // Best-effort recursive removal (never throws).
 void remove_tree(const std::filesystem::path& p) noexcept;
 

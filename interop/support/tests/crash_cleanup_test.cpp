@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <thread>
 
 #include "edist/testing/beam_node.hpp"
 #include "edist/testing/child_process.hpp"
@@ -24,6 +26,7 @@ struct report {
   pid_t epmd = -1;
   pid_t node = -1;
   char name[128] = {};
+  char log[1024] = {};
 };
 
 // pgrep's exit status: 0 when some process's command line contains `pattern`, 1 when none.
@@ -58,6 +61,7 @@ TEST_P(CrashCleanup, KilledTestProcessLeavesNoProcesses) {
       r.epmd = epmd.pid();
       r.node = node.pid();
       std::strncpy(r.name, node.node_name().c_str(), sizeof r.name - 1);
+      std::strncpy(r.log, node.log_file().c_str(), sizeof r.log - 1);
       if (::write(fds[1], &r, sizeof r) != static_cast<ssize_t>(sizeof r)) ::_exit(2);
       ::pause();
     } catch (...) {
@@ -89,6 +93,17 @@ TEST_P(CrashCleanup, KilledTestProcessLeavesNoProcesses) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_EQ(status, 1) << "processes named " << name << " survived the crash";
+
+  // The dead process's node folder is swept by the next node start.
+  const std::filesystem::path dead_dir = std::filesystem::path(r.log).parent_path();
+  ASSERT_FALSE(dead_dir.empty());
+  EXPECT_TRUE(std::filesystem::exists(dead_dir));
+  auto epmd = et::epmd_instance::start(otp());
+  et::beam_options o;
+  o.epmd_port = epmd.port();
+  auto node = et::beam_node::start(otp(), o);
+  EXPECT_FALSE(std::filesystem::exists(dead_dir)) << dead_dir;
+  EXPECT_TRUE(std::filesystem::exists(node.log_file()));
 }
 
 EDIST_INSTANTIATE_OTP_TEST_SUITE(CrashCleanup);

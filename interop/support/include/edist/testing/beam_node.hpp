@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -112,8 +113,12 @@ class beam_node {
       const std::vector<std::vector<std::uint8_t>>& args_as_etf,
       std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-  // Everything the node printed on stdout/stderr so far.
+  // Everything the node printed on stdout/stderr so far. Still available after stop().
   std::string output() const;
+  // The file output() reads, in the node's private folder; empty after stop(), which removes
+  // the folder. (A folder left behind by a killed test process is removed by the next node
+  // start of this user.)
+  std::filesystem::path log_file() const;
 
   // Asks the node to halt and waits for it; kills it after a grace period. Idempotent.
   void stop();
