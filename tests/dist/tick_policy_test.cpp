@@ -22,12 +22,13 @@ TEST(TickPolicy, TicksWhenNothingWasWritten) {
   auto v = p.check(t0 + 15s, false);
   EXPECT_TRUE(v.send_tick);
   EXPECT_FALSE(v.peer_dead);
-  p.on_write();  // the tick
+  p.on_read();
+  EXPECT_TRUE(p.check(t0 + 30s, false).send_tick);  // our own tick is not traffic
   p.on_read();
   p.on_write();  // other traffic in the next interval
-  v = p.check(t0 + 30s, false);
+  v = p.check(t0 + 45s, false);
   EXPECT_FALSE(v.send_tick);
-  v = p.check(t0 + 45s, true);  // nothing written, but a write is pending
+  v = p.check(t0 + 60s, true);  // nothing written, but a write is pending
   EXPECT_FALSE(v.send_tick);
 }
 

@@ -35,7 +35,8 @@ class tick_policy {
 
   // Any bytes received (a tick or a packet).
   void on_read() noexcept { read_since_check_ = true; }
-  // Any bytes handed to the transport (including a tick).
+  // A packet written (not the ticks this policy asked for: as in BEAM, a tick does not count
+  // as traffic for the next interval, so an idle link carries one tick per interval).
   void on_write() noexcept { written_since_check_ = true; }
 
   clock::time_point next_check() const noexcept { return next_; }
@@ -43,7 +44,7 @@ class tick_policy {
 
   // Runs one check; call at or after next_check(). `write_pending`: bytes are queued or a
   // write is in progress (BEAM does not tick then: the queued data will serve as a sign of
-  // life). If send_tick is returned, the caller sends it and reports it with on_write().
+  // life). If send_tick is returned, the caller sends a tick (without calling on_write()).
   verdict check(clock::time_point now, bool write_pending) noexcept;
 
  private:

@@ -1,0 +1,122 @@
+// An established distribution connection at the packet level: reads u32-framed packets and
+// hands them to its owner, keeps the link alive with ticks and declares a silent peer dead
+// (tick_policy), and writes queued packets, coalescing everything queued while a write is in
+// flight into the next single write.
+//
+// It knows nothing of terms: the connection layer on top decodes the packets it delivers and
+// encodes the packets it sends.
+//
+// Send path and backpressure: send() copies the packet into the pending buffer (reused, so no
+// allocation in steady state) and returns errc::send_queue_full instead of queueing beyond
+// options::max_send_queue; the owner then waits for handler::on_send_ready(), called once the
+// queue has drained below half of that bound.
+//
+// Threads and ownership: create() returns a shared_ptr; the stream keeps itself alive while
+// operations are in flight and owns the transport. All member functions must be called on the
+// transport's executor (a strand for a multi-threaded io_context); handler callbacks run there
+// too. The handler must stay valid until on_closed() has been called, which happens exactly
+// once, for every cause including close(); no callback follows it.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include "edist/dist/frame_reader.hpp"
+#include "edist/dist/tick_policy.hpp"
+#include "edist/dist/transport.hpp"
+
+namespace edist::dist {
+
+struct packet_stream_options {
+  tick_options ticks;
+  std::size_t max_frame_size = default_max_frame_size;
+  std::size_t max_send_queue = std::size_t{64} << 20;  // bytes queued but not yet written
+  std::size_t read_chunk = 64 * 1024;
+};
+
+class packet_stream : public std::enable_shared_from_this<packet_stream> {
+ public:
+  class handler {
+   public:
+    handler() = default;
+    handler(const handler&) = delete;
+    handler& operator=(const handler&) = delete;
+
+    // One packet (without its length; ticks are not delivered). The view is valid only during
+    // the call.
+    virtual void on_packet(std::span<const std::uint8_t> packet) = 0;
+    // The send queue has room again after send() returned errc::send_queue_full.
+    virtual void on_send_ready() {}
+    // The stream is closed: errc::tick_timeout, errc::peer_closed, errc::frame_too_large,
+    // errc::connection_closed (after close()), or a socket error.
+    virtual void on_closed(std::error_code ec) = 0;
+
+    virtual ~handler() = default;
+  };
+
+  // `leftover`: bytes read together with the end of the handshake (handshake_outcome).
+  static std::shared_ptr<packet_stream> create(std::unique_ptr<transport> tp, handler& h,
+                                               packet_stream_options opts = {},
+                                               std::vector<std::uint8_t> leftover = {});
+
+  packet_stream(const packet_stream&) = delete;
+  packet_stream& operator=(const packet_stream&) = delete;
+  ~packet_stream();
+
+  // Starts reading and ticking. Call once.
+  void start();
+
+  // Queues one packet (the body; the length is added here) for writing.
+  // errc::send_queue_full: not queued, wait for on_send_ready(). errc::connection_closed.
+  std::error_code send(std::span<const std::uint8_t> packet);
+  // As send(), for a packet that is the concatenation of `parts` (header + payload...).
+  std::error_code send_parts(std::span<const std::span<const std::uint8_t>> parts);
+
+  // Closes the transport; on_closed(errc::connection_closed) follows (posted). Idempotent.
+  void close();
+
+  // Stops reading, writing and ticking without closing, as a hung node would: the peer's
+  // tick timeout fires. For tests and fault injection.
+  void freeze();
+
+  bool is_open() const noexcept { return !closed_; }
+  std::size_t queued_bytes() const noexcept { return pending_.size() + writing_.size(); }
+  transport& get_transport() noexcept { return *tp_; }
+
+ private:
+  packet_stream(std::unique_ptr<transport> tp, handler& h, packet_stream_options opts,
+                std::vector<std::uint8_t> leftover);
+
+  void do_read();
+  void on_read(boost::system::error_code ec, std::size_t n);
+  bool drain_frames();
+  void do_write();
+  void on_written(boost::system::error_code ec);
+  void arm_tick_timer();
+  void on_tick_timer();
+  void fail(std::error_code ec);
+
+  std::unique_ptr<transport> tp_;
+  handler& handler_;
+  packet_stream_options opts_;
+  frame_reader reader_;
+  tick_policy ticks_;
+  boost::asio::steady_timer timer_;
+  std::vector<std::uint8_t> pending_;  // framed packets waiting for the next write
+  std::vector<std::uint8_t> writing_;  // the write in flight
+  bool writing_active_ = false;
+  bool pending_has_packets_ = false;  // pending_ holds more than ticks
+  bool writing_has_packets_ = false;
+  bool reading_active_ = false;
+  bool started_ = false;
+  bool closed_ = false;
+  bool frozen_ = false;
+  bool want_send_ready_ = false;
+};
+
+}  // namespace edist::dist

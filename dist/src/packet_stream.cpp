@@ -1,0 +1,180 @@
+#include "edist/dist/packet_stream.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "edist/dist/error.hpp"
+
+namespace edist::dist {
+
+namespace asio = boost::asio;
+
+std::shared_ptr<packet_stream> packet_stream::create(std::unique_ptr<transport> tp, handler& h,
+                                                     packet_stream_options opts,
+                                                     std::vector<std::uint8_t> leftover) {
+  return std::shared_ptr<packet_stream>(
+      new packet_stream(std::move(tp), h, std::move(opts), std::move(leftover)));
+}
+
+packet_stream::packet_stream(std::unique_ptr<transport> tp, handler& h, packet_stream_options opts,
+                             std::vector<std::uint8_t> leftover)
+    : tp_(std::move(tp)),
+      handler_(h),
+      opts_(opts),
+      reader_(opts.max_frame_size),
+      ticks_(opts.ticks, tick_policy::clock::now()),
+      timer_(tp_->get_executor()) {
+  reader_.feed(leftover);
+}
+
+packet_stream::~packet_stream() = default;
+
+void packet_stream::start() {
+  if (started_ || closed_) return;
+  started_ = true;
+  ticks_ = tick_policy(opts_.ticks, tick_policy::clock::now());
+  arm_tick_timer();
+  // Bytes that arrived with the handshake are processed from the executor, like any read,
+  // so that no handler runs inside start().
+  asio::post(tp_->get_executor(), [self = shared_from_this()] {
+    if (self->closed_ || self->frozen_) return;
+    if (self->reader_.buffered() != 0) self->ticks_.on_read();
+    if (self->drain_frames()) self->do_read();
+  });
+}
+
+std::error_code packet_stream::send(std::span<const std::uint8_t> packet) {
+  const std::span<const std::uint8_t> parts[] = {packet};
+  return send_parts(parts);
+}
+
+std::error_code packet_stream::send_parts(std::span<const std::span<const std::uint8_t>> parts) {
+  if (closed_) return errc::connection_closed;
+  std::size_t size = 0;
+  for (auto p : parts) size += p.size();
+  if (size > 0xffffffffu || size > opts_.max_frame_size) return errc::frame_too_large;
+  if (queued_bytes() + size + 4 > opts_.max_send_queue && queued_bytes() != 0) {
+    want_send_ready_ = true;
+    return errc::send_queue_full;
+  }
+  std::uint8_t header[4];
+  put_frame_header(header, static_cast<std::uint32_t>(size));
+  pending_.insert(pending_.end(), header, header + 4);
+  for (auto p : parts) pending_.insert(pending_.end(), p.begin(), p.end());
+  pending_has_packets_ = true;
+  do_write();
+  return {};
+}
+
+void packet_stream::close() {
+  if (closed_) return;
+  fail(errc::connection_closed);
+}
+
+void packet_stream::freeze() {
+  frozen_ = true;
+  timer_.cancel();
+}
+
+void packet_stream::fail(std::error_code ec) {
+  if (closed_) return;
+  closed_ = true;
+  timer_.cancel();
+  tp_->close();
+  // Posted, so that close() called from inside a handler callback does not re-enter it.
+  asio::post(tp_->get_executor(),
+             [self = shared_from_this(), ec] { self->handler_.on_closed(ec); });
+}
+
+void packet_stream::do_read() {
+  if (closed_ || frozen_ || reading_active_) return;
+  reading_active_ = true;
+  auto space = reader_.prepare(opts_.read_chunk);
+  tp_->async_read_some(asio::buffer(space.data(), space.size()),
+                       [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                         self->on_read(ec, n);
+                       });
+}
+
+void packet_stream::on_read(boost::system::error_code ec, std::size_t n) {
+  reading_active_ = false;
+  if (closed_) return;
+  if (ec) {
+    if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+      return fail(errc::peer_closed);
+    }
+    return fail(ec);
+  }
+  reader_.commit(n);
+  if (frozen_) return;
+  if (n != 0) ticks_.on_read();
+  if (drain_frames()) do_read();
+}
+
+bool packet_stream::drain_frames() {
+  for (;;) {
+    auto f = reader_.next();
+    switch (f.what) {
+      case frame_reader::kind::need_more:
+        return true;
+      case frame_reader::kind::tick:
+        continue;
+      case frame_reader::kind::packet:
+        handler_.on_packet(f.body);
+        if (closed_ || frozen_) return false;
+        continue;
+      case frame_reader::kind::error:
+        fail(f.error);
+        return false;
+    }
+  }
+}
+
+void packet_stream::do_write() {
+  if (closed_ || frozen_ || writing_active_ || pending_.empty()) return;
+  writing_active_ = true;
+  writing_.swap(pending_);
+  writing_has_packets_ = pending_has_packets_;
+  pending_has_packets_ = false;
+  asio::async_write(*tp_, asio::buffer(writing_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      self->on_written(ec);
+                    });
+}
+
+void packet_stream::on_written(boost::system::error_code ec) {
+  writing_active_ = false;
+  writing_.clear();  // keeps its capacity for the next swap
+  if (closed_) return;
+  if (ec) return fail(ec);
+  if (writing_has_packets_) ticks_.on_write();
+  if (want_send_ready_ && queued_bytes() <= opts_.max_send_queue / 2) {
+    want_send_ready_ = false;
+    handler_.on_send_ready();
+    if (closed_) return;
+  }
+  do_write();
+}
+
+void packet_stream::arm_tick_timer() {
+  if (closed_ || frozen_) return;
+  timer_.expires_at(ticks_.next_check());
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_ || self->frozen_) return;
+    self->on_tick_timer();
+  });
+}
+
+void packet_stream::on_tick_timer() {
+  const bool write_pending = writing_active_ || !pending_.empty();
+  const auto v = ticks_.check(tick_policy::clock::now(), write_pending);
+  if (v.peer_dead) return fail(errc::tick_timeout);
+  if (v.send_tick) {
+    static constexpr std::uint8_t tick[4] = {0, 0, 0, 0};
+    pending_.insert(pending_.end(), tick, tick + 4);
+    do_write();
+  }
+  arm_tick_timer();
+}
+
+}  // namespace edist::dist
