@@ -75,7 +75,9 @@ bytes frame(const bytes& body) {
 
 TEST(PacketStream, DeliversPacketsSkipsTicksAndStartsWithLeftover) {
   asio::io_context io;
-  auto [a, b] = socket_pair(io);
+  auto sockets = socket_pair(io);
+  tcp::socket& a = sockets.first;
+  tcp::socket& b = sockets.second;
   recorder rec;
   bytes leftover = {0, 0, 0, 0, 0, 0, 0, 2, 'h'};  // a tick, then half of a 2-byte packet
   auto s = packet_stream::create(tcp_transport::make(std::move(a)), rec, {}, leftover);
@@ -101,7 +103,9 @@ TEST(PacketStream, DeliversPacketsSkipsTicksAndStartsWithLeftover) {
 
 TEST(PacketStream, CoalescesQueuedPacketsIntoFewWrites) {
   asio::io_context io;
-  auto [a, b] = socket_pair(io);
+  auto sockets = socket_pair(io);
+  tcp::socket& a = sockets.first;
+  tcp::socket& b = sockets.second;
   recorder rec;
   int writes = 0;
   auto s = packet_stream::create(std::make_unique<counting_transport>(std::move(a), writes), rec);
@@ -125,7 +129,9 @@ TEST(PacketStream, CoalescesQueuedPacketsIntoFewWrites) {
 
 TEST(PacketStream, BackpressureWhenTheQueueIsFull) {
   asio::io_context io;
-  auto [a, b] = socket_pair(io);
+  auto sockets = socket_pair(io);
+  tcp::socket& a = sockets.first;
+  tcp::socket& b = sockets.second;
   recorder rec;
   packet_stream_options opts;
   opts.max_send_queue = 4096;
@@ -146,7 +152,9 @@ TEST(PacketStream, BackpressureWhenTheQueueIsFull) {
 
 TEST(PacketStream, SilentPeerIsDeclaredDeadAfterNetTicktime) {
   asio::io_context io;
-  auto [a, b] = socket_pair(io);
+  auto sockets = socket_pair(io);
+  tcp::socket& a = sockets.first;
+  tcp::socket& b = sockets.second;
   recorder rec;
   packet_stream_options opts;
   opts.ticks.net_ticktime = 400ms;
@@ -179,7 +187,9 @@ TEST(PacketStream, SilentPeerIsDeclaredDeadAfterNetTicktime) {
 
 TEST(PacketStream, TicksKeepTwoStreamsAliveAndFreezeIsDetected) {
   asio::io_context io;
-  auto [a, b] = socket_pair(io);
+  auto sockets = socket_pair(io);
+  tcp::socket& a = sockets.first;
+  tcp::socket& b = sockets.second;
   recorder ra, rb;
   packet_stream_options opts;
   opts.ticks.net_ticktime = 400ms;
@@ -202,7 +212,9 @@ TEST(PacketStream, TicksKeepTwoStreamsAliveAndFreezeIsDetected) {
 TEST(PacketStream, PeerCloseAndOversizedFrames) {
   asio::io_context io;
   {
-    auto [a, b] = socket_pair(io);
+    auto sockets = socket_pair(io);
+    tcp::socket& a = sockets.first;
+    tcp::socket& b = sockets.second;
     recorder rec;
     auto s = packet_stream::create(tcp_transport::make(std::move(a)), rec);
     s->start();
@@ -212,7 +224,9 @@ TEST(PacketStream, PeerCloseAndOversizedFrames) {
     EXPECT_EQ(rec.closed[0], errc::peer_closed);
   }
   {
-    auto [a, b] = socket_pair(io);
+    auto sockets = socket_pair(io);
+    tcp::socket& a = sockets.first;
+    tcp::socket& b = sockets.second;
     recorder rec;
     packet_stream_options opts;
     opts.max_frame_size = 100;
@@ -229,7 +243,9 @@ TEST(PacketStream, PeerCloseAndOversizedFrames) {
 
 TEST(PacketStream, LargePacketsBothWays) {
   asio::io_context io;
-  auto [a, b] = socket_pair(io);
+  auto sockets = socket_pair(io);
+  tcp::socket& a = sockets.first;
+  tcp::socket& b = sockets.second;
   recorder ra, rb;
   auto sa = packet_stream::create(tcp_transport::make(std::move(a)), ra);
   auto sb = packet_stream::create(tcp_transport::make(std::move(b)), rb);
