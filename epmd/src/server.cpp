@@ -109,6 +109,11 @@ namespace {
 using state_ptr = std::shared_ptr<detail::server_state>;
 
 asio::awaitable<void> session(state_ptr st, tcp::socket sock, connection_id id) {
+  if (st->stopped) {
+    // stop() ran between the accept and this start: close_all() could not see this socket.
+    st->core.close(id);
+    co_return;
+  }
   st->sockets[id] = &sock;
   std::array<std::uint8_t, 1024> buffer{};
   for (;;) {
@@ -152,6 +157,10 @@ asio::awaitable<void> accept_loop(state_ptr st, tcp::acceptor& acceptor) {
       co_await backoff.async_wait(use_tuple);
       continue;
     }
+    // Registered connections stay open for the node's lifetime; keep-alive lets the kernel
+    // notice a peer host that vanished without closing them.
+    boost_error ignored_option;
+    sock.set_option(tcp::socket::keep_alive(true), ignored_option);
     auto id = st->core.open(is_local_peer(sock), std::chrono::steady_clock::now());
     if (!id) {
       st->note("connection refused: " + make_error_code(errc::too_many_connections).message());

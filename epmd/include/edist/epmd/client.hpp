@@ -9,7 +9,9 @@
 // deferred, ...), never complete inline, and run their internal steps on a strand of the
 // client's executor, so a multi-threaded io_context is fine. The whole operation (resolve,
 // connect, request, reply) is bounded by client_options::timeout (errc::timeout). Operations
-// do not support per-operation cancellation; bound them with the timeout.
+// do not support per-operation cancellation; bound them with the timeout. The signatures
+// carry a std::error_code, which Asio does not turn into exceptions: with use_future or
+// use_awaitable the result is a std::tuple<std::error_code, T>.
 //
 // Errors (edist::epmd::errc): unreachable (no EPMD accepted a connection), name_in_use,
 // name_not_found, malformed_reply, truncated_reply, reply_too_large, timeout, invalid_name,

@@ -13,13 +13,13 @@
 // listens. Port: explicit, else $ERL_EPMD_PORT, else 4369; an explicit 0 picks a free port,
 // the same on every address (read it with port()).
 //
-// Lifetime and threads: all work happens on a strand of the given executor. The object may be
-// destroyed at any time; stop() (also run by the destructor) closes the listening sockets and
-// every client connection, which unregisters every name. stop() and the destructor may be
-// called from any thread: they close at once when called on a thread running the executor
-// and no other thread does, else they post the closing to the strand. Pending handlers keep
-// the internal state alive, never this object. start()/start_if_absent() are not thread-safe
-// with each other or with stop(); call them from one thread.
+// Lifetime and threads: all work happens on a strand of the given executor. Destroy the server
+// before its execution context (as any Asio I/O object). stop(), also run by the destructor,
+// closes the listening sockets and every client connection, which unregisters every name; it
+// may be called from any thread: it runs at once when called from within the server's strand,
+// else it is posted there. Pending handlers keep the internal state alive, never this object.
+// start()/start_if_absent() are not thread-safe with each other or with stop(); call them
+// from one thread.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
