@@ -205,10 +205,11 @@ std::vector<listen_address> listen_addresses(const server_options& o) {
   return out;
 }
 
+// An optional address may be skipped when this host cannot use it (no IPv6). A port in use is
+// never skipped: two EPMDs splitting one port by address family would each see half the nodes.
 bool can_skip(const boost_error& ec) {
   return ec == asio::error::address_family_not_supported ||
-         ec == boost::system::errc::address_not_available ||
-         ec == asio::error::address_in_use;  // optional loopback already served by someone
+         ec == boost::system::errc::address_not_available;
 }
 
 }  // namespace
@@ -249,10 +250,7 @@ std::error_code server::start() {
       if (!step) acceptor.bind(endpoint, step);
       if (!step) acceptor.listen(asio::socket_base::max_listen_connections, step);
       if (step) {
-        // A wanted port in use on an optional address is someone else's problem only when a
-        // port was asked for; with port 0 it means "pick another port".
-        if (la.optional && can_skip(step) && !(wanted == 0 && step == asio::error::address_in_use))
-          continue;
+        if (la.optional && can_skip(step)) continue;
         ec = step;
         break;
       }

@@ -226,6 +226,31 @@ TEST_P(BeamViaOurEpmd, KillFromTheRealEpmdToolIsRefused) {
 
 EDIST_INSTANTIATE_OTP_TEST_SUITE(BeamViaOurEpmd);
 
+// The embedded default: a node starts our server only when no EPMD answers on the port. With a
+// real epmd there (on loopback), our server, asked for every address, must not shadow it.
+class StartIfAbsent : public et::otp_test {};
+
+TEST_P(StartIfAbsent, DefersToARunningRealEpmd) {
+  auto real = et::epmd_instance::start(otp());
+  asio::io_context io;
+  ep::server_options o;
+  o.port = real.port();  // every address, as an embedded node would listen
+  ep::server ours(io.get_executor(), o);
+  std::error_code ec;
+  EXPECT_EQ(ours.start_if_absent(ec), ep::server::start_outcome::already_running) << ec.message();
+  EXPECT_FALSE(ec);
+
+  // Once the real one is gone, ours takes the port.
+  const auto port = real.port();
+  real.stop();
+  o.loopback_only = true;
+  ep::server again(io.get_executor(), o);
+  EXPECT_EQ(again.start_if_absent(ec), ep::server::start_outcome::started) << ec.message();
+  EXPECT_EQ(again.port(), port);
+}
+
+EDIST_INSTANTIATE_OTP_TEST_SUITE(StartIfAbsent);
+
 // An OTP 25 node and an OTP 27 node, both registered with our server, talk to each other.
 TEST(BeamViaOurEpmdMixed, Otp25AndOtp27) {
   EDIST_REQUIRE_ERLANG();
