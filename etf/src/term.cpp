@@ -3,6 +3,7 @@
 #include <edist/etf/term.hpp>
 #include <numeric>
 
+#include "term_access.hpp"
 #include "term_nodes.hpp"
 #include "utf8.hpp"
 
@@ -148,15 +149,6 @@ term::~term() {
 }
 
 // ---- Numbers ----------------------------------------------------------------------------------
-
-class term_builder_access {
- public:
-  static term adopt(kind k, node* n) {
-    term t;
-    t.adopt(k, n);
-    return t;
-  }
-};
 
 void term::init_uint(std::uint64_t v) {
   if (v <= static_cast<std::uint64_t>(INT64_MAX)) {

@@ -51,7 +51,9 @@ struct decode_result {
   term value;
   std::size_t consumed = 0;      // bytes of input the term took
   std::error_code error;         // empty on success
-  std::size_t error_offset = 0;  // where in the input the error was found
+  // Where in the input the error was found (for an error inside a compressed term: the
+  // offset of its COMPRESSED tag).
+  std::size_t error_offset = 0;
   explicit operator bool() const noexcept { return !error; }
 };
 

@@ -59,18 +59,25 @@ class atom_cache_hook {
 };
 
 struct encode_options {
-  // zlib level 0..9 to write a compressed term (tag 80) as term_to_binary(T, [{compressed, L}])
-  // does (only when compression makes it smaller); -1 for no compression.
+  // zlib level 1..9 to write a compressed term (tag 80) as term_to_binary(T, [{compressed, L}])
+  // does (only when compression makes it at least 5 bytes smaller); 0 or -1 for no
+  // compression (BEAM's level 0 means none too); levels above 9 count as 9.
   int compression_level = -1;
   // Write without the version byte 131 (inside a distribution message with a 131,68 header).
   bool without_version = false;
   atom_cache_hook* atom_cache = nullptr;
+  // Ports: true writes V4_PORT_EXT for every port, as OTP 26+ does; false writes NEW_PORT_EXT
+  // when the id fits in 32 bits, as OTP 25's term_to_binary does (and as a peer without
+  // DFLAG_V4_NC needs). A port id above 32 bits is always V4_PORT_EXT.
+  bool v4_ports = true;
 };
 
 // Appends the encoding of t to out.
 void encode(const term& t, encode_buffer& out, const encode_options& options = {});
 // Exact number of bytes encode() appends without compression or atom cache.
 std::size_t encoded_size(const term& t, bool without_version = false);
+// The same for these options; compression_level and atom_cache are ignored.
+std::size_t encoded_size(const term& t, const encode_options& options);
 // Convenience: term_to_binary.
 std::vector<std::uint8_t> term_to_binary(const term& t, const encode_options& options = {});
 

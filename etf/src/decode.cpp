@@ -1,0 +1,793 @@
+// The External Term Format decoder.
+//
+// One pass over the input, no recursion: a container's heap node is allocated as soon as its
+// header is read (after its element count has been checked against the bytes that remain), its
+// slots are set to nil, and it is stored in its parent's slot at once. Elements are then decoded
+// straight into the slots, with an explicit stack of open containers. Because every node is
+// owned by the tree from the moment it exists, an error anywhere simply drops the root, and the
+// partial tree is freed like any other term.
+#include <zlib.h>
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <edist/etf/decode.hpp>
+#include <new>
+#include <vector>
+
+#include "tags.hpp"
+#include "term_access.hpp"
+#include "term_nodes.hpp"
+#include "utf8.hpp"
+
+namespace edist::etf {
+
+namespace {
+
+using access = term_builder_access;
+using byte = std::uint8_t;
+
+inline std::uint16_t load_u16(const byte* p) noexcept {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
+inline std::uint32_t load_u32(const byte* p) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
+  return v;
+}
+inline std::uint64_t load_u64(const byte* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  return v;
+}
+
+inline bool all_ascii(const byte* p, std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (w & 0x8080808080808080ull) return false;
+  }
+  byte acc = 0;
+  for (; i < n; ++i) acc |= p[i];
+  return acc < 0x80;
+}
+
+bool is_known_tag(byte t) noexcept {
+  switch (t) {
+    case tag::new_float:
+    case tag::bit_binary:
+    case tag::compressed:
+    case tag::atom_cache_ref:
+    case tag::new_pid:
+    case tag::new_port:
+    case tag::newer_reference:
+    case tag::small_integer:
+    case tag::integer:
+    case tag::float_:
+    case tag::atom:
+    case tag::reference:
+    case tag::port:
+    case tag::pid:
+    case tag::small_tuple:
+    case tag::large_tuple:
+    case tag::nil:
+    case tag::string:
+    case tag::list:
+    case tag::binary:
+    case tag::small_big:
+    case tag::large_big:
+    case tag::new_fun:
+    case tag::export_:
+    case tag::new_reference:
+    case tag::small_atom:
+    case tag::map:
+    case tag::atom_utf8:
+    case tag::small_atom_utf8:
+    case tag::v4_port:
+    case tag::local:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// FLOAT_EXT holds printf("%.20e") text padded with NULs. Accepts what BEAM accepts: an optional
+// sign, digits, '.', digits, an optional exponent, then a NUL; the value must be finite.
+std::optional<double> parse_old_float(const byte* p) noexcept {
+  const char* s = reinterpret_cast<const char*>(p);
+  const void* nul = std::memchr(s, 0, 31);
+  if (nul == nullptr) return std::nullopt;
+  const char* end = static_cast<const char*>(nul);
+  const char* c = s;
+  auto digits = [&] {
+    const char* start = c;
+    while (c < end && *c >= '0' && *c <= '9') ++c;
+    return c > start;
+  };
+  if (c < end && (*c == '+' || *c == '-')) ++c;
+  if (!digits()) return std::nullopt;
+  if (c == end || *c != '.') return std::nullopt;
+  ++c;
+  if (!digits()) return std::nullopt;
+  if (c < end && (*c == 'e' || *c == 'E')) {
+    ++c;
+    if (c < end && (*c == '+' || *c == '-')) ++c;
+    if (!digits()) return std::nullopt;
+  }
+  if (c != end) return std::nullopt;
+  // from_chars rejects a leading '+'.
+  const char* first = *s == '+' ? s + 1 : s;
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(first, end, value);
+  if (ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+enum class frame_kind : std::uint8_t { tuple, list, list_tail, map, free_vars };
+
+struct frame {
+  void* slots;        // term[count] or term_pair[count / 2]
+  term* container;    // the slot holding the container itself
+  std::size_t start;  // input offset of the container's tag (for error reports)
+  std::uint32_t next;
+  std::uint32_t count;
+  frame_kind kind;
+};
+
+// Deflate cannot expand data by more than this factor; a declared size above it is a lie that
+// must not make us allocate.
+constexpr std::uint64_t max_inflate_ratio = 1032;
+
+class decoder {
+ public:
+  decoder(const decode_options& options, const std::shared_ptr<const void>* owner) noexcept
+      : opts_(options), lim_(options.limits), owner_(owner) {}
+
+  decode_result run(std::span<const byte> input);
+
+ private:
+  // Records the first error; returns nullptr so that helpers can `return fail(...)`.
+  const byte* fail(errc e, const byte* at) noexcept {
+    if (error_ == errc::ok) {
+      error_ = e;
+      error_at_ = at;
+    }
+    return nullptr;
+  }
+
+  const byte* decode_term(const byte* p, const byte* end, term& root);
+  const byte* decode_atom(byte t, const byte* p, const byte* end, term& out);
+  const byte* read_atom(const byte* p, const byte* end, term& out);
+  const byte* store_utf8_atom(const byte* text, std::size_t size, term& out);
+  const byte* read_pid(const byte* p, const byte* end, term& out);
+  const byte* read_small_integer(const byte* p, const byte* end, term& out);
+  const byte* decode_big(byte t, const byte* p, const byte* end, term& out);
+  const byte* decode_fun(const byte* p, const byte* end, term& out, frame& pending);
+  bool reserve_elements(std::uint64_t n, const byte* at) noexcept {
+    if (elements_ > lim_.max_elements || n > lim_.max_elements - elements_) {
+      fail(errc::too_large, at);
+      return false;
+    }
+    elements_ += n;
+    return true;
+  }
+  bool finish_container(frame& f, const byte* p);
+
+  const decode_options& opts_;
+  const decode_limits& lim_;
+  const std::shared_ptr<const void>* owner_;  // null: copy every binary
+  const byte* base_ = nullptr;                // start of the bytes being decoded
+  std::vector<frame> stack_;
+  std::size_t elements_ = 1;
+  errc error_ = errc::ok;
+  const byte* error_at_ = nullptr;
+  // Recently made heap atoms: a list of pids from one node shares one node-name atom.
+  std::array<term, 4> recent_atoms_{};
+  unsigned recent_next_ = 0;
+};
+
+const byte* decoder::store_utf8_atom(const byte* text, std::size_t size, term& out) {
+  if (size <= access::inline_atom_capacity) {
+    access::set_inline_atom(out, text, size);
+    return text + size;
+  }
+  std::string_view view(reinterpret_cast<const char*>(text), size);
+  for (const term& a : recent_atoms_) {
+    if (a.is_atom() && access::atom_text(a) == view) {
+      out = a;
+      return text + size;
+    }
+  }
+  auto* n = detail::allocate_node<detail::atom_node>(size, static_cast<std::uint32_t>(size));
+  std::memcpy(detail::trailing<char>(n), text, size);
+  access::set_heap_atom(out, n);
+  recent_atoms_[recent_next_++ % recent_atoms_.size()] = out;
+  return text + size;
+}
+
+const byte* decoder::decode_atom(byte t, const byte* p, const byte* end, term& out) {
+  const byte* at = p - 1;
+  std::size_t len;
+  switch (t) {
+    case tag::small_atom_utf8:
+    case tag::small_atom:
+      if (end - p < 1) return fail(errc::truncated, at);
+      len = *p++;
+      break;
+    case tag::atom_utf8:
+    case tag::atom:
+      if (end - p < 2) return fail(errc::truncated, at);
+      len = load_u16(p);
+      p += 2;
+      break;
+    case tag::atom_cache_ref: {
+      if (end - p < 1) return fail(errc::truncated, at);
+      std::size_t index = *p++;
+      if (index >= opts_.atom_cache_refs.size() || !opts_.atom_cache_refs[index].is_atom()) {
+        return fail(errc::bad_atom_cache_ref, at);
+      }
+      out = opts_.atom_cache_refs[index];
+      return p;
+    }
+    default:
+      return fail(is_known_tag(t) ? errc::invalid_term : errc::unknown_tag, at);
+  }
+  if (static_cast<std::size_t>(end - p) < len) return fail(errc::truncated, at);
+  bool ascii = all_ascii(p, len);
+  if (t == tag::small_atom_utf8 || t == tag::atom_utf8 || ascii) {
+    if (ascii) {
+      if (len > 255) return fail(errc::atom_too_long, at);
+    } else {
+      auto count = detail::utf8_count({reinterpret_cast<const char*>(p), len});
+      if (!count) return fail(errc::invalid_atom_encoding, at);
+      if (*count > 255) return fail(errc::atom_too_long, at);
+    }
+    return store_utf8_atom(p, len, out);
+  }
+  // Latin-1 (ATOM_EXT, SMALL_ATOM_EXT): every byte is one character.
+  if (len > 255) return fail(errc::atom_too_long, at);
+  byte utf8[510];
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < len; ++i) {
+    byte c = p[i];
+    if (c < 0x80) {
+      utf8[n++] = c;
+    } else {
+      utf8[n++] = static_cast<byte>(0xc0 | (c >> 6));
+      utf8[n++] = static_cast<byte>(0x80 | (c & 0x3f));
+    }
+  }
+  store_utf8_atom(utf8, n, out);
+  return p + len;
+}
+
+const byte* decoder::read_atom(const byte* p, const byte* end, term& out) {
+  if (p >= end) return fail(errc::truncated, p);
+  byte t = *p;
+  return decode_atom(t, p + 1, end, out);
+}
+
+const byte* decoder::read_pid(const byte* p, const byte* end, term& out) {
+  if (p >= end) return fail(errc::truncated, p);
+  const byte* at = p;
+  byte t = *p++;
+  if (t != tag::new_pid && t != tag::pid) {
+    return fail(is_known_tag(t) ? errc::invalid_term : errc::unknown_tag, at);
+  }
+  pid_fields f{};
+  p = read_atom(p, end, f.node);
+  if (p == nullptr) return nullptr;
+  std::size_t need = t == tag::new_pid ? 12 : 9;
+  if (static_cast<std::size_t>(end - p) < need) return fail(errc::truncated, at);
+  f.id = load_u32(p);
+  f.serial = load_u32(p + 4);
+  f.creation = t == tag::new_pid ? load_u32(p + 8) : p[8];
+  auto* n = detail::allocate_node<detail::pid_node>(0, std::move(f));
+  access::set_node(out, kind::pid, n);
+  return p + need;
+}
+
+const byte* decoder::decode_big(byte t, const byte* p, const byte* end, term& out) {
+  const byte* at = p - 1;
+  std::size_t n;
+  if (t == tag::small_big) {
+    if (end - p < 2) return fail(errc::truncated, at);
+    n = *p++;
+  } else {
+    if (end - p < 5) return fail(errc::truncated, at);
+    n = load_u32(p);
+    p += 4;
+  }
+  bool negative = *p++ != 0;
+  if (static_cast<std::size_t>(end - p) < n) return fail(errc::truncated, at);
+  // Small magnitudes are common (64-bit values beyond 32 bits): no allocation for those.
+  if (n <= 8) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+    if (!negative && v <= static_cast<std::uint64_t>(INT64_MAX)) {
+      access::set_int(out, static_cast<std::int64_t>(v));
+      return p + n;
+    }
+    if (negative && v <= static_cast<std::uint64_t>(INT64_MAX) + 1) {
+      access::set_int(out, static_cast<std::int64_t>(0 - v));
+      return p + n;
+    }
+  }
+  out = term::big_integer(negative, {p, n});
+  return p + n;
+}
+
+// The integer fields of NEW_FUN_EXT (OldIndex, OldUniq).
+const byte* decoder::read_small_integer(const byte* p, const byte* end, term& out) {
+  if (p >= end) return fail(errc::truncated, p);
+  const byte* at = p;
+  byte t = *p++;
+  switch (t) {
+    case tag::small_integer:
+      if (end - p < 1) return fail(errc::truncated, at);
+      access::set_int(out, *p);
+      return p + 1;
+    case tag::integer:
+      if (end - p < 4) return fail(errc::truncated, at);
+      access::set_int(out, static_cast<std::int32_t>(load_u32(p)));
+      return p + 4;
+    case tag::small_big:
+    case tag::large_big:
+      return decode_big(t, p, end, out);
+    default:
+      return fail(is_known_tag(t) ? errc::invalid_term : errc::unknown_tag, at);
+  }
+}
+
+// NEW_FUN_EXT up to its free variables; those are decoded through the stack (`pending` gets
+// the frame, with count 0 when there are none).
+const byte* decoder::decode_fun(const byte* p, const byte* end, term& out, frame& pending) {
+  const byte* at = p - 1;
+  // Size (ignored, as BEAM does: it is recomputed when encoding), Arity, Uniq, Index, NumFree.
+  if (end - p < 29) return fail(errc::truncated, at);
+  fun_fields f;
+  f.is_export = false;
+  f.arity = p[4];
+  std::memcpy(f.uniq.data(), p + 5, 16);
+  f.index = load_u32(p + 21);
+  std::uint32_t num_free = load_u32(p + 25);
+  p += 29;
+  if ((p = read_atom(p, end, f.module)) == nullptr) return nullptr;
+  if ((p = read_small_integer(p, end, f.old_index)) == nullptr) return nullptr;
+  if ((p = read_small_integer(p, end, f.old_uniq)) == nullptr) return nullptr;
+  if ((p = read_pid(p, end, f.pid)) == nullptr) return nullptr;
+  if (num_free > static_cast<std::size_t>(end - p)) return fail(errc::count_exceeds_input, at);
+  if (!reserve_elements(num_free, at)) return nullptr;
+  f.free_vars.resize(num_free);
+  auto* n = detail::allocate_node<detail::fun_node>(0, std::move(f));
+  access::set_node(out, kind::fun, n);
+  pending =
+      frame{n->fields.free_vars.data(), &out, static_cast<std::size_t>(at - base_), 0, num_free,
+            frame_kind::free_vars};
+  return p;
+}
+
+bool decoder::finish_container(frame& f, const byte* p) {
+  switch (f.kind) {
+    case frame_kind::list_tail: {
+      auto& node = access::mutable_node_of<detail::list_node>(*f.container);
+      if (node.tail.type() == kind::list) {
+        // A LIST_EXT whose tail is a non-empty list: [1 | [2, 3]] is [1, 2, 3]. BEAM never
+        // writes this, but it decodes it, so do the same (term::list flattens).
+        try {
+          term merged = term::list(std::span<const term>(node.elements(), node.size), node.tail);
+          *f.container = std::move(merged);
+        } catch (const invalid_term&) {
+          fail(errc::too_large, base_ + f.start);
+          return false;
+        }
+      }
+      return true;
+    }
+    case frame_kind::map: {
+      auto& node = access::mutable_node_of<detail::map_node>(*f.container);
+      term_pair* e = node.entries();
+      bool sorted = true;
+      for (std::uint32_t i = 1; i < node.size; ++i) {
+        if (!(e[i - 1].first < e[i].first)) {
+          sorted = false;
+          break;
+        }
+      }
+      if (!sorted) {
+        std::vector<const term*> keys(node.size);
+        for (std::uint32_t i = 0; i < node.size; ++i) keys[i] = &e[i].first;
+        std::sort(keys.begin(), keys.end(), [](const term* a, const term* b) { return *a < *b; });
+        for (std::size_t i = 1; i < keys.size(); ++i) {
+          if (*keys[i - 1] == *keys[i]) {
+            fail(errc::duplicate_map_key, base_ + f.start);
+            return false;
+          }
+        }
+      }
+      node.sorted = sorted;
+      return true;
+    }
+    default:
+      (void)p;
+      return true;
+  }
+}
+
+const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
+  base_ = p;
+  stack_.clear();
+  term* dest = &root;
+  for (;;) {
+    if (p >= end) return fail(errc::truncated, p);
+    const byte* at = p;
+    byte t = *p++;
+    std::size_t remaining = static_cast<std::size_t>(end - p);
+    switch (t) {
+      case tag::small_integer:
+        if (remaining < 1) return fail(errc::truncated, at);
+        access::set_int(*dest, *p);
+        p += 1;
+        break;
+      case tag::integer:
+        if (remaining < 4) return fail(errc::truncated, at);
+        access::set_int(*dest, static_cast<std::int32_t>(load_u32(p)));
+        p += 4;
+        break;
+      case tag::new_float: {
+        if (remaining < 8) return fail(errc::truncated, at);
+        double d = std::bit_cast<double>(load_u64(p));
+        // BEAM has no NaN or infinities and refuses them in external terms.
+        if (!std::isfinite(d)) return fail(errc::invalid_term, at);
+        access::set_float(*dest, d);
+        p += 8;
+        break;
+      }
+      case tag::float_: {
+        if (remaining < 31) return fail(errc::truncated, at);
+        auto d = parse_old_float(p);
+        if (!d) return fail(errc::invalid_term, at);
+        access::set_float(*dest, *d);
+        p += 31;
+        break;
+      }
+      case tag::small_atom_utf8:
+      case tag::atom_utf8:
+      case tag::small_atom:
+      case tag::atom:
+      case tag::atom_cache_ref:
+        if ((p = decode_atom(t, p, end, *dest)) == nullptr) return nullptr;
+        break;
+      case tag::small_big:
+      case tag::large_big:
+        if ((p = decode_big(t, p, end, *dest)) == nullptr) return nullptr;
+        break;
+      case tag::nil:
+        break;  // *dest is nil already
+      case tag::string: {
+        if (remaining < 2) return fail(errc::truncated, at);
+        std::size_t n = load_u16(p);
+        p += 2;
+        if (static_cast<std::size_t>(end - p) < n) return fail(errc::truncated, at);
+        if (n == 0) break;
+        if (!reserve_elements(n, at)) return nullptr;
+        auto* node = detail::allocate_node<detail::list_node>(
+            n * sizeof(term), static_cast<std::uint32_t>(n), term());
+        term* e = node->elements();
+        for (std::size_t i = 0; i < n; ++i) {
+          new (e + i) term();
+          access::set_int(e[i], p[i]);
+        }
+        access::set_node(*dest, kind::list, node);
+        p += n;
+        break;
+      }
+      case tag::binary: {
+        if (remaining < 4) return fail(errc::truncated, at);
+        std::size_t n = load_u32(p);
+        p += 4;
+        if (static_cast<std::size_t>(end - p) < n) return fail(errc::truncated, at);
+        if (owner_ != nullptr && n >= lim_.zero_copy_threshold) {
+          *dest = term::binary_view({p, n}, *owner_);
+        } else {
+          *dest = term::binary(std::span<const byte>(p, n));
+        }
+        p += n;
+        break;
+      }
+      case tag::bit_binary: {
+        if (remaining < 5) return fail(errc::truncated, at);
+        std::size_t n = load_u32(p);
+        unsigned bits = p[4];
+        p += 5;
+        if (static_cast<std::size_t>(end - p) < n) return fail(errc::truncated, at);
+        // As BEAM: an empty bitstring has 0 bits in its (absent) last byte, others 1..8.
+        if (n == 0 ? bits != 0 : (bits < 1 || bits > 8)) return fail(errc::invalid_term, at);
+        *dest = n == 0 ? term::binary(std::span<const byte>()) : term::bitstring({p, n}, bits);
+        p += n;
+        break;
+      }
+      case tag::small_tuple:
+      case tag::large_tuple: {
+        std::size_t n;
+        if (t == tag::small_tuple) {
+          if (remaining < 1) return fail(errc::truncated, at);
+          n = *p++;
+        } else {
+          if (remaining < 4) return fail(errc::truncated, at);
+          n = load_u32(p);
+          p += 4;
+        }
+        if (n > static_cast<std::size_t>(end - p)) return fail(errc::count_exceeds_input, at);
+        if (!reserve_elements(n, at)) return nullptr;
+        auto* node = detail::allocate_node<detail::tuple_node>(n * sizeof(term),
+                                                               static_cast<std::uint32_t>(n));
+        term* e = node->elements();
+        for (std::size_t i = 0; i < n; ++i) new (e + i) term();
+        access::set_node(*dest, kind::tuple, node);
+        if (n == 0) break;
+        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        stack_.push_back({e, dest, static_cast<std::size_t>(at - base_), 1,
+                          static_cast<std::uint32_t>(n), frame_kind::tuple});
+        dest = e;
+        continue;
+      }
+      case tag::list: {
+        if (remaining < 4) return fail(errc::truncated, at);
+        std::size_t n = load_u32(p);
+        p += 4;
+        if (n >= static_cast<std::size_t>(end - p)) return fail(errc::count_exceeds_input, at);
+        // LIST_EXT with no elements is just its tail.
+        if (n == 0) continue;
+        if (!reserve_elements(n, at)) return nullptr;
+        auto* node = detail::allocate_node<detail::list_node>(
+            n * sizeof(term), static_cast<std::uint32_t>(n), term());
+        term* e = node->elements();
+        for (std::size_t i = 0; i < n; ++i) new (e + i) term();
+        access::set_node(*dest, kind::list, node);
+        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        stack_.push_back({e, dest, static_cast<std::size_t>(at - base_), 1,
+                          static_cast<std::uint32_t>(n), frame_kind::list});
+        dest = e;
+        continue;
+      }
+      case tag::map: {
+        if (remaining < 4) return fail(errc::truncated, at);
+        std::size_t n = load_u32(p);
+        p += 4;
+        if (n > static_cast<std::size_t>(end - p) / 2) return fail(errc::count_exceeds_input, at);
+        if (!reserve_elements(2 * static_cast<std::uint64_t>(n), at)) return nullptr;
+        auto* node = detail::allocate_node<detail::map_node>(n * sizeof(term_pair),
+                                                             static_cast<std::uint32_t>(n), true);
+        term_pair* e = node->entries();
+        for (std::size_t i = 0; i < n; ++i) new (e + i) term_pair();
+        access::set_node(*dest, kind::map, node);
+        if (n == 0) break;
+        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        stack_.push_back({e, dest, static_cast<std::size_t>(at - base_), 1,
+                          static_cast<std::uint32_t>(2 * n), frame_kind::map});
+        dest = &e[0].first;
+        continue;
+      }
+      case tag::new_pid:
+      case tag::pid:
+        if ((p = read_pid(at, end, *dest)) == nullptr) return nullptr;
+        break;
+      case tag::new_port:
+      case tag::v4_port:
+      case tag::port: {
+        port_fields f{};
+        if ((p = read_atom(p, end, f.node)) == nullptr) return nullptr;
+        std::size_t need = t == tag::v4_port ? 12 : (t == tag::new_port ? 8 : 5);
+        if (static_cast<std::size_t>(end - p) < need) return fail(errc::truncated, at);
+        if (t == tag::v4_port) {
+          f.id = load_u64(p);
+          f.creation = load_u32(p + 8);
+        } else {
+          f.id = load_u32(p);
+          f.creation = t == tag::new_port ? load_u32(p + 4) : p[4];
+        }
+        p += need;
+        access::set_node(*dest, kind::port,
+                         detail::allocate_node<detail::port_node>(0, std::move(f)));
+        break;
+      }
+      case tag::newer_reference:
+      case tag::new_reference:
+      case tag::reference: {
+        std::size_t words = 1;
+        if (t != tag::reference) {
+          if (remaining < 2) return fail(errc::truncated, at);
+          words = load_u16(p);
+          p += 2;
+          if (words < 1 || words > 5) return fail(errc::invalid_term, at);
+        }
+        reference_fields f{};
+        if ((p = read_atom(p, end, f.node)) == nullptr) return nullptr;
+        std::size_t creation_size = t == tag::newer_reference ? 4 : 1;
+        if (static_cast<std::size_t>(end - p) < creation_size + 4 * words) {
+          return fail(errc::truncated, at);
+        }
+        if (t == tag::reference) {
+          f.words[0] = load_u32(p);
+          f.creation = p[4];
+        } else {
+          f.creation = t == tag::newer_reference ? load_u32(p) : p[0];
+          p += creation_size;
+          for (std::size_t i = 0; i < words; ++i) f.words[i] = load_u32(p + 4 * i);
+        }
+        f.word_count = static_cast<std::uint8_t>(words);
+        p += t == tag::reference ? 5 : 4 * words;
+        access::set_node(*dest, kind::reference,
+                         detail::allocate_node<detail::reference_node>(0, std::move(f)));
+        break;
+      }
+      case tag::export_: {
+        fun_fields f;
+        f.is_export = true;
+        if ((p = read_atom(p, end, f.module)) == nullptr) return nullptr;
+        if ((p = read_atom(p, end, f.function)) == nullptr) return nullptr;
+        term arity;
+        if ((p = read_small_integer(p, end, arity)) == nullptr) return nullptr;
+        auto a = arity.to_int64();
+        if (!a || *a < 0 || *a > 255) return fail(errc::invalid_term, at);
+        f.arity = static_cast<std::uint8_t>(*a);
+        access::set_node(*dest, kind::fun,
+                         detail::allocate_node<detail::fun_node>(0, std::move(f)));
+        break;
+      }
+      case tag::new_fun: {
+        frame pending{};
+        if ((p = decode_fun(p, end, *dest, pending)) == nullptr) return nullptr;
+        if (pending.count == 0) break;
+        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        dest = static_cast<term*>(pending.slots);
+        pending.next = 1;
+        stack_.push_back(pending);
+        continue;
+      }
+      case tag::local:
+        return fail(errc::local_ext_unsupported, at);
+      default:
+        // COMPRESSED is only valid for a whole term; everything else is unknown here.
+        return fail(errc::unknown_tag, at);
+    }
+
+    // A term is complete at *dest: move to the next empty slot, closing finished containers.
+    for (;;) {
+      if (stack_.empty()) return p;
+      frame& f = stack_.back();
+      if (f.next < f.count) {
+        std::uint32_t i = f.next++;
+        if (f.kind == frame_kind::map) {
+          term_pair& e = static_cast<term_pair*>(f.slots)[i / 2];
+          dest = (i & 1) != 0 ? &e.second : &e.first;
+        } else {
+          dest = static_cast<term*>(f.slots) + i;
+        }
+        break;
+      }
+      if (f.kind == frame_kind::list) {
+        f.kind = frame_kind::list_tail;
+        dest = &access::mutable_node_of<detail::list_node>(*f.container).tail;
+        break;
+      }
+      if (!finish_container(f, p)) return nullptr;
+      stack_.pop_back();
+    }
+  }
+}
+
+decode_result decoder::run(std::span<const byte> input) {
+  decode_result result;
+  const byte* begin = input.data();
+  const byte* end = begin + input.size();
+  const byte* p = begin;
+  const byte* done = nullptr;
+  // Errors inside a compressed term are reported at the compressed term's tag.
+  const byte* compressed_at = nullptr;
+  try {
+    if (input.size() > lim_.max_input_size) {
+      fail(errc::too_large, begin);
+    } else if (!opts_.without_version && p == end) {
+      fail(errc::truncated, p);
+    } else if (!opts_.without_version && *p++ != tag::version) {
+      fail(errc::bad_version, begin);
+    } else if (p < end && *p == tag::compressed) {
+      compressed_at = p;
+      if (end - p < 5) {
+        fail(errc::truncated, p);
+      } else {
+        std::uint64_t size = load_u32(p + 1);
+        const byte* z = p + 5;
+        auto z_size = static_cast<std::uint64_t>(end - z);
+        if (size > lim_.max_input_size) {
+          fail(errc::too_large, p);
+        } else if (size == 0 || size > z_size * max_inflate_ratio + 64) {
+          fail(errc::bad_compressed_data, p);
+        } else {
+          std::shared_ptr<byte[]> buffer(new byte[size]);
+          z_stream zs{};
+          int rc = inflateInit(&zs);
+          if (rc == Z_OK) {
+            zs.next_in = const_cast<Bytef*>(z);
+            zs.avail_in = static_cast<uInt>(std::min<std::uint64_t>(z_size, UINT32_MAX));
+            zs.next_out = buffer.get();
+            zs.avail_out = static_cast<uInt>(size);
+            rc = inflate(&zs, Z_FINISH);
+            inflateEnd(&zs);
+          }
+          if (rc != Z_STREAM_END || zs.total_out != size) {
+            fail(errc::bad_compressed_data, p);
+          } else {
+            std::shared_ptr<const void> owner(buffer, buffer.get());
+            const std::shared_ptr<const void>* saved = owner_;
+            owner_ = &owner;
+            const byte* inner_end = decode_term(buffer.get(), buffer.get() + size, result.value);
+            owner_ = saved;
+            if (inner_end != nullptr && inner_end != buffer.get() + size) {
+              fail(errc::bad_compressed_data, compressed_at);
+            } else if (inner_end != nullptr) {
+              done = z + zs.total_in;
+            }
+          }
+        }
+      }
+    } else {
+      done = decode_term(p, end, result.value);
+    }
+  } catch (const std::bad_alloc&) {
+    fail(errc::too_large, p);
+  } catch (const invalid_term&) {
+    fail(errc::invalid_term, p);
+  }
+  if (done != nullptr && !opts_.allow_trailing && done != end) fail(errc::trailing_bytes, done);
+  if (error_ != errc::ok) {
+    result.value = term();
+    result.error = error_;
+    const byte* at = compressed_at != nullptr ? compressed_at : error_at_;
+    result.error_offset =
+        at != nullptr && at >= begin && at <= end ? static_cast<std::size_t>(at - begin) : 0;
+    if (error_ == errc::trailing_bytes)
+      result.error_offset = static_cast<std::size_t>(done - begin);
+    return result;
+  }
+  result.consumed = static_cast<std::size_t>(done - begin);
+  return result;
+}
+
+}  // namespace
+
+shared_bytes shared_bytes::copy_of(std::span<const std::uint8_t> data) {
+  std::shared_ptr<std::uint8_t[]> buffer(new std::uint8_t[data.size() == 0 ? 1 : data.size()]);
+  if (!data.empty()) std::memcpy(buffer.get(), data.data(), data.size());
+  shared_bytes out;
+  out.bytes = {buffer.get(), data.size()};
+  out.owner = std::shared_ptr<const void>(buffer, buffer.get());
+  return out;
+}
+
+decode_result decode(std::span<const std::uint8_t> input, const decode_options& options) {
+  return decoder(options, nullptr).run(input);
+}
+
+decode_result decode(const shared_bytes& input, const decode_options& options) {
+  if (!input.owner) return decode(input.bytes, options);
+  return decoder(options, &input.owner).run(input.bytes);
+}
+
+term binary_to_term(std::span<const std::uint8_t> input) {
+  auto result = decode(input);
+  if (!result) {
+    throw std::system_error(result.error,
+                            "binary_to_term at byte " + std::to_string(result.error_offset));
+  }
+  return std::move(result.value);
+}
+
+}  // namespace edist::etf

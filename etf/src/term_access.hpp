@@ -1,0 +1,61 @@
+// Direct access to a term's representation for the codec (private to the etf library).
+//
+// The decoder writes results straight into slots of freshly allocated heap nodes and the encoder
+// reads nodes without the kind checks of the public accessors. Every function here trusts its
+// caller about the kind of the term; the set_* functions overwrite `t` without releasing what it
+// held, so they may only target a term that holds no node (nil, a number, an inline atom).
+#pragma once
+
+#include <edist/etf/term.hpp>
+
+#include "term_nodes.hpp"
+
+namespace edist::etf {
+
+class term_builder_access {
+ public:
+  static term adopt(kind k, detail::node* n) noexcept {
+    term t;
+    t.adopt(k, n);
+    return t;
+  }
+
+  static void set_node(term& t, kind k, detail::node* n) noexcept { t.adopt(k, n); }
+  static void set_int(term& t, std::int64_t v) noexcept { t.init_int(v); }
+  static void set_float(term& t, double v) noexcept {
+    t.set_kind(kind::float_);
+    t.store_word(v);
+  }
+  static constexpr std::size_t inline_atom_capacity = term::inline_atom_capacity;
+  // `size` must be at most inline_atom_capacity and the text valid UTF-8.
+  static void set_inline_atom(term& t, const void* text, std::size_t size) noexcept {
+    t.set_kind(kind::atom);
+    t.bytes_[1] = static_cast<std::uint8_t>(size);
+    if (size != 0) std::memcpy(t.bytes_.data() + 2, text, size);
+  }
+  // Takes over an atom_node holding valid UTF-8 text of more than inline_atom_capacity bytes.
+  static void set_heap_atom(term& t, detail::atom_node* n) noexcept {
+    t.set_kind(kind::atom);
+    t.bytes_[1] = term::heap_atom_marker;
+    t.store_word(static_cast<detail::node*>(n));
+  }
+
+  static std::int64_t int_value(const term& t) noexcept { return t.load_word<std::int64_t>(); }
+  static double float_value(const term& t) noexcept { return t.load_word<double>(); }
+  static std::string_view atom_text(const term& t) noexcept {
+    if (t.bytes_[1] == term::heap_atom_marker) {
+      return static_cast<const detail::atom_node*>(t.node_ptr())->text();
+    }
+    return {reinterpret_cast<const char*>(t.bytes_.data() + 2), t.bytes_[1]};
+  }
+  template <class N>
+  static const N& node_of(const term& t) noexcept {
+    return *static_cast<const N*>(t.node_ptr());
+  }
+  template <class N>
+  static N& mutable_node_of(term& t) noexcept {
+    return *static_cast<N*>(t.node_ptr());
+  }
+};
+
+}  // namespace edist::etf
