@@ -322,7 +322,8 @@ TEST(Encode, DeepTermsWithoutRecursion) {
   d.limits.max_depth = 20000;
   auto back = decode(b, d);
   ASSERT_FALSE(back.error);
-  EXPECT_EQ(back.value, t);
+  // Compared through the bytes: term comparison and destruction recurse, the codec does not.
+  EXPECT_EQ(term_to_binary(back.value), b);
   // Unwind the nesting iteratively so that destruction stays shallow too.
   while (t.is_tuple(1)) {
     term inner = t[0];
