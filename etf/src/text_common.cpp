@@ -118,8 +118,8 @@ bool erlang_name_char(char32_t c) {
 
 }  // namespace
 
-bool erlang_atom_needs_quotes(std::string_view utf8) {
-  if (utf8.empty() || erlang_reserved_word(utf8)) return true;
+bool erlang_atom_needs_quotes(std::string_view utf8, bool quote_reserved_words) {
+  if (utf8.empty() || (quote_reserved_words && erlang_reserved_word(utf8))) return true;
   std::size_t pos = 0;
   auto first = utf8_decode(utf8, pos);
   if (!first || !latin1_lower(*first)) return true;

@@ -170,23 +170,25 @@ bool valid_alias(std::string_view a) {
 }
 
 // Non-ASCII letters Elixir 1.14 takes in identifiers, limited to the Latin script (where no
-// mixed-script or normalisation rule applies): 'U' may start an alias-like atom, 'L' may start
-// an identifier, 'C' may only continue one. Code points outside this table are treated as
-// needing quotes, which Elixir reads back as the same atom.
+// mixed-script rule applies): 'U' may start an alias-like atom, 'L' may start an identifier,
+// 'C' may only continue one, 'N' is taken but normalised (MICRO SIGN), which Elixir accepts in
+// alias-like atoms only. Code points outside this table are treated as needing quotes, which
+// Elixir reads back as the same atom.
 struct letter_range {
   char32_t first;
   char32_t last;
-  char kind;  // 'U', 'L', 'C', or 'A' (alternating: 'U' at first, then 'L', 'U', ...)
+  char kind;  // 'U', 'L', 'C', 'N', or 'A' (alternating: 'U' at first, then 'L', 'U', ...)
 };
 constexpr letter_range latin_letters[] = {
-    {0xb7, 0xb7, 'C'},   {0xc0, 0xd6, 'U'},   {0xd8, 0xde, 'U'},   {0xdf, 0xf6, 'L'},
-    {0xf8, 0xff, 'L'},   {0x100, 0x131, 'A'}, {0x134, 0x137, 'A'}, {0x138, 0x138, 'L'},
-    {0x139, 0x13e, 'A'}, {0x141, 0x148, 'A'}, {0x14a, 0x177, 'A'}, {0x178, 0x179, 'U'},
-    {0x17a, 0x17a, 'L'}, {0x17b, 0x17b, 'U'}, {0x17c, 0x17c, 'L'}, {0x17d, 0x17d, 'U'},
-    {0x17e, 0x17e, 'L'}, {0x18f, 0x18f, 'U'}, {0x1a0, 0x1a1, 'A'}, {0x1af, 0x1af, 'U'},
-    {0x1b0, 0x1b0, 'L'}, {0x1cd, 0x1dc, 'A'}, {0x1de, 0x1e3, 'A'}, {0x1e6, 0x1ef, 'A'},
-    {0x1f0, 0x1f0, 'L'}, {0x1f4, 0x1f5, 'A'}, {0x1f8, 0x21b, 'A'}, {0x21e, 0x21f, 'A'},
-    {0x226, 0x233, 'A'}, {0x259, 0x259, 'L'}, {0x2bb, 0x2bc, 'L'}, {0x2ec, 0x2ec, 'L'},
+    {0xb5, 0xb5, 'N'},   {0xb7, 0xb7, 'C'},   {0xc0, 0xd6, 'U'},   {0xd8, 0xde, 'U'},
+    {0xdf, 0xf6, 'L'},   {0xf8, 0xff, 'L'},   {0x100, 0x131, 'A'}, {0x134, 0x137, 'A'},
+    {0x138, 0x138, 'L'}, {0x139, 0x13e, 'A'}, {0x141, 0x148, 'A'}, {0x14a, 0x177, 'A'},
+    {0x178, 0x179, 'U'}, {0x17a, 0x17a, 'L'}, {0x17b, 0x17b, 'U'}, {0x17c, 0x17c, 'L'},
+    {0x17d, 0x17d, 'U'}, {0x17e, 0x17e, 'L'}, {0x18f, 0x18f, 'U'}, {0x1a0, 0x1a1, 'A'},
+    {0x1af, 0x1af, 'U'}, {0x1b0, 0x1b0, 'L'}, {0x1cd, 0x1dc, 'A'}, {0x1de, 0x1e3, 'A'},
+    {0x1e6, 0x1ef, 'A'}, {0x1f0, 0x1f0, 'L'}, {0x1f4, 0x1f5, 'A'}, {0x1f8, 0x21b, 'A'},
+    {0x21e, 0x21f, 'A'}, {0x226, 0x233, 'A'}, {0x259, 0x259, 'L'}, {0x2bb, 0x2bc, 'L'},
+    {0x2ec, 0x2ec, 'L'},
 };
 
 char latin_letter_kind(char32_t c) {
@@ -205,14 +207,16 @@ atom_class tokenize_class(std::string_view a) {
   auto first = utf8_decode(a, pos);
   if (!first) return atom_class::other;
   bool identifier;
+  bool normalised = false;
   if (ascii_upper(*first)) {
     identifier = false;
   } else if (ascii_lower(*first) || *first == '_') {
     identifier = true;
   } else if (*first >= 0x80) {
     char k = latin_letter_kind(*first);
-    if (k != 'U' && k != 'L') return atom_class::other;
-    identifier = k == 'L';
+    if (k != 'U' && k != 'L' && k != 'N') return atom_class::other;
+    identifier = k != 'U';
+    normalised = k == 'N';
   } else {
     return atom_class::other;
   }
@@ -231,11 +235,14 @@ atom_class tokenize_class(std::string_view a) {
       if (!(ascii_upper(*c) || ascii_lower(*c) || ascii_digit(*c) || *c == '_')) {
         return atom_class::other;
       }
-    } else if (latin_letter_kind(*c) == 0) {
-      return atom_class::other;
+    } else {
+      char k = latin_letter_kind(*c);
+      if (k == 0) return atom_class::other;
+      if (k == 'N') normalised = true;
     }
   }
-  return identifier && !at ? atom_class::identifier : atom_class::not_callable;
+  if (!identifier || at) return atom_class::not_callable;
+  return normalised ? atom_class::other : atom_class::identifier;
 }
 
 atom_class classify(std::string_view a) {

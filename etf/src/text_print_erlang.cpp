@@ -34,8 +34,8 @@ bool printable_list(const term& list, printable_range range) {
   return true;
 }
 
-void append_atom(std::string& out, std::string_view name) {
-  if (detail::erlang_atom_needs_quotes(name)) {
+void append_atom(std::string& out, std::string_view name, bool quote_reserved_words = true) {
+  if (detail::erlang_atom_needs_quotes(name, quote_reserved_words)) {
     append_erlang_quoted(out, name, '\'');
   } else {
     out += name;
@@ -111,10 +111,11 @@ void append_binary(std::string& out, const term& bin, printable_range range) {
 
 void append_fun(std::string& out, const fun_fields& fun) {
   if (fun.is_export) {
+    // BEAM writes this text itself (erlang:fun_to_list/1), not io_lib.
     out += "fun ";
-    append_atom(out, fun.module.atom_name());
+    append_atom(out, fun.module.atom_name(), false);
     out += ':';
-    append_atom(out, fun.function.atom_name());
+    append_atom(out, fun.function.atom_name(), false);
     out += '/';
     detail::append_decimal(out, fun.arity);
     return;
@@ -128,6 +129,18 @@ void append_fun(std::string& out, const fun_fields& fun) {
   out += '.';
   if (fun.old_uniq.is_integer()) out += fun.old_uniq.integer_to_decimal();
   out += '>';
+}
+
+// OTP 25's ~p walks a map of more than 32 keys (a hash trie) in the reverse of the order
+// term_to_binary writes it in. A map that arrived in that order is printed back to front to
+// match; a map built here is in term order, which no node would print, and stays so.
+bool hash_ordered(const term& map) {
+  auto entries = map.map_entries();
+  if (entries.size() <= 32) return false;
+  for (std::size_t i = 1; i < entries.size(); ++i) {
+    if (!(entries[i - 1].first < entries[i].first)) return true;
+  }
+  return false;
 }
 
 class erlang_printer {
@@ -152,6 +165,7 @@ class erlang_printer {
   struct frame {
     const term* container;
     std::size_t next;
+    bool reversed;  // a map printed back to front
   };
 
   // Writes a leaf, or the opening bracket of a container whose children follow.
@@ -215,9 +229,10 @@ class erlang_printer {
           return;
         }
         out_ += "#{";
-        break;
+        stack_.push_back({&t, 0, hash_ordered(t)});
+        return;
     }
-    stack_.push_back({&t, 0});
+    stack_.push_back({&t, 0, false});
   }
 
   const term* next_child(frame& f) {
@@ -243,12 +258,13 @@ class erlang_printer {
       case kind::map: {
         auto entries = c.map_entries();
         if (i >= 2 * entries.size()) return nullptr;
+        std::size_t entry = f.reversed ? entries.size() - 1 - i / 2 : i / 2;
         if (i % 2 == 0) {
           if (i != 0) out_ += ',';
-          return &entries[i / 2].first;
+          return &entries[entry].first;
         }
         out_ += " => ";
-        return &entries[i / 2].second;
+        return &entries[entry].second;
       }
       default:
         return nullptr;

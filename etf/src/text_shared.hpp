@@ -13,8 +13,9 @@ namespace edist::etf::detail {
 // double; fixed or exponent notation, whichever is shorter). Both ~p and Elixir's inspect use it.
 void append_erlang_float(std::string& out, double value);
 
-// Erlang's rules for atoms that print without quotes (io_lib:write_atom/1 in OTP 25).
-bool erlang_atom_needs_quotes(std::string_view utf8);
+// Erlang's rules for atoms that print without quotes (io_lib:write_atom/1 in OTP 25). BEAM's
+// own printer (erlang:fun_to_list/1) leaves reserved words bare: fun erlang:and/2.
+bool erlang_atom_needs_quotes(std::string_view utf8, bool quote_reserved_words = true);
 // Reserved words of OTP 25's erl_scan (they must be quoted to be atoms).
 bool erlang_reserved_word(std::string_view name);
 

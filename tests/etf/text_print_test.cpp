@@ -202,6 +202,32 @@ TEST(TextPrintErlang, Containers) {
   EXPECT_EQ(erl(*ordered), "#{b => 1,a => 2}");
 }
 
+TEST(TextPrintErlang, LargeMapsInNodeOrder) {
+  // Above 32 keys OTP 25 prints a map back to front relative to the order it sends it in.
+  std::vector<term_pair> wire;
+  for (int i = 0; i < 33; ++i) wire.emplace_back(term((i * 7) % 33), term(i));
+  auto decoded = term::map_in_order(wire);
+  ASSERT_TRUE(decoded);
+  std::string expected = "#{";
+  for (int i = 32; i >= 0; --i) {
+    expected += std::to_string((i * 7) % 33) + " => " + std::to_string(i) + (i ? "," : "}");
+  }
+  EXPECT_EQ(erl(*decoded), expected);
+  // Elixir's inspect walks maps:to_list/1, which is the order they arrive in.
+  EXPECT_EQ(ex(*decoded).substr(0, 15), "%{0 => 0, 7 => ");
+  // Built here, in term order: printed in term order.
+  term built = term::map(std::move(wire));
+  std::string ascending = "#{";
+  for (int k = 0; k < 33; ++k) {
+    ascending += std::to_string(k) + " => " + std::to_string((k * 19) % 33) + (k < 32 ? "," : "}");
+  }
+  EXPECT_EQ(erl(built), ascending);
+  // 32 keys or fewer: the order they are stored in.
+  std::vector<term_pair> small;
+  for (int i = 0; i < 32; ++i) small.emplace_back(term(31 - i), term(i));
+  EXPECT_EQ(erl(*term::map_in_order(small)).substr(0, 15), "#{31 => 0,30 =>");
+}
+
 TEST(TextPrintErlang, Identifiers) {
   term node = "a@host"_atom;
   term other = "b@other.example"_atom;
@@ -221,6 +247,9 @@ TEST(TextPrintErlang, Identifiers) {
   EXPECT_EQ(erl(term::export_fun("lists"_atom, "map"_atom, 2)), "fun lists:map/2");
   EXPECT_EQ(erl(term::export_fun("a b"_atom, "c"_atom, 1)), "fun 'a b':c/1");
   EXPECT_EQ(erl(term::export_fun("erlang"_atom, "+"_atom, 2)), "fun erlang:'+'/2");
+  // BEAM itself writes these, without io_lib's quoting of reserved words.
+  EXPECT_EQ(erl(term::export_fun("erlang"_atom, "and"_atom, 2)), "fun erlang:and/2");
+  EXPECT_EQ(erl(term::export_fun("lists"_atom, "case"_atom, 3)), "fun lists:case/3");
   const std::uint8_t uniq[16] = {};
   const term free[] = {term(1)};
   term closure = term::closure(1, uniq, 0, "Elixir.Foo"_atom, term(0), term(116338984), pid, free);
@@ -325,6 +354,14 @@ TEST(TextPrintElixir, Atoms) {
       {"**", ":**"},
       {"\\", ":\"\\\\\""},
       {"a#{b}", ":\"a\\#{b}\""},
+      // MICRO SIGN normalises to a Greek letter: Elixir leaves it bare in alias-like atoms only.
+      {"Aµ", ":Aµ"},
+      {"aµ", ":\"aµ\""},
+      {"µ", ":\"µ\""},
+      {"Aª", ":\"Aª\""},
+      {"a·b", ":a·b"},
+      {"·", ":\"·\""},
+      {"中", ":\"中\""},
   };
   for (auto [name, text] : cases) EXPECT_EQ(ex(atom(name)), text) << name;
 }

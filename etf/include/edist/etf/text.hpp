@@ -14,6 +14,10 @@
 //   node prints its own (<0.ID.SERIAL>, #Port<0.ID>, #Ref<0.W2.W1.W0>); any other shows its
 //   node name as a quoted atom in that place: <'b@host'.ID.SERIAL>, #Port<'b@host'.ID>,
 //   #Ref<'b@host'.W2.W1.W0> (Elixir: #PID<'b@host'.ID.SERIAL>, ...). Creations are not shown.
+// - Maps print in their stored order: term order for maps built in C++, arrival order for
+//   decoded ones, which is what a node prints - except that OTP 25 prints a map of more than
+//   32 keys (sent in hash order) back to front, and so does to_erlang_string for a map of more
+//   than 32 keys that is not in term order. Elixir prints arrival order.
 // - Funs: fun M:F/A and #Fun<M.INDEX.UNIQ> in Erlang syntax; &M.f/A and
 //   #Function<INDEX.UNIQ/ARITY in M> in Elixir syntax (Elixir adds the name of the enclosing
 //   function, which only the node that loaded the module knows).
