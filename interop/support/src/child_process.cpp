@@ -76,6 +76,48 @@ exec_plan make_plan(const child_process::options& opts) {
   ::_exit(127);
 }
 
+// The guard: the direct child of the test process and the parent of the program. It exists
+// because PR_SET_PDEATHSIG only reaches a direct child: a program that forks (a shell script,
+// a launcher) would leave its own children behind when the test process dies. The guard
+// outlives the test process just long enough to kill the program's whole process group, and
+// when the program exits it kills what the program left in its group, then exits with the
+// program's status (128 + signal for a signal). Only async-signal-safe calls from here on:
+// the test process may have other threads.
+[[noreturn]] void run_guard(pid_t test_process, pid_t program, int report_fd) {
+  // Report the program's pid (the test process reads it first), then hold nothing open: the
+  // program's pipes and sockets must see EOF when the program and the test process close them.
+  ssize_t ignored = ::write(report_fd, &program, sizeof program);
+  (void)ignored;
+  if (::syscall(SYS_close_range, 0U, ~0U, 0) != 0) {
+    for (int fd = 0; fd < 65536; ++fd) ::close(fd);
+  }
+  sigset_t all;
+  sigfillset(&all);
+  for (;;) {
+    siginfo_t info{};
+    const int sig = ::sigwaitinfo(&all, &info);
+    siginfo_t state{};
+    if (::waitid(P_PID, static_cast<id_t>(program), &state, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        state.si_pid == program) {
+      // The program ended; its zombie still holds the group id, so this cannot hit a stranger.
+      ::kill(-program, SIGKILL);
+      int status = 0;
+      while (::waitpid(program, &status, 0) < 0 && errno == EINTR) {
+      }
+      ::_exit(status_code(status));
+    }
+    if (sig > 0 && sig != SIGCHLD && ::getppid() != test_process) {
+      // The test process is gone (the death signal, or any signal after it died).
+      ::kill(-program, SIGKILL);
+      int status = 0;
+      while (::waitpid(program, &status, 0) < 0 && errno == EINTR) {
+      }
+      ::_exit(128 + SIGKILL);
+    }
+    // Anything else (a terminal's SIGINT to the test's group, ...) is not the guard's business.
+  }
+}
+
 }  // namespace
 
 child_process child_process::spawn(options opts) {
@@ -98,6 +140,8 @@ child_process child_process::spawn(options opts) {
                           O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
     if (!out_file) detail::throw_errno("open " + opts.output_file->string());
   }
+  // The guard writes the program's pid here, the program its errno if exec fails; EOF after
+  // the pid means the exec succeeded.
   unique_fd err_read = make_pipe_end(fds);
   unique_fd err_write(fds[1]);
 
@@ -115,20 +159,41 @@ child_process child_process::spawn(options opts) {
   std::vector<fd_mapping> extra = opts.extra_fds;
   std::vector<int> staged(extra.size() + 3, -1);
   const std::string working_dir = opts.working_dir.string();
-  const pid_t parent = ::getpid();
+  const pid_t test_process = ::getpid();
 
-  const pid_t pid = ::fork();
-  if (pid < 0) detail::throw_errno("fork");
-  if (pid == 0) {
-    // Child. Own process group, so that the whole tree can be signalled at once; die with
-    // the spawning thread, and check that it did not already die before the prctl.
+  const pid_t guard = ::fork();
+  if (guard < 0) detail::throw_errno("fork");
+  if (guard == 0) {
+    // The guard. Every signal is blocked (and collected with sigwaitinfo); the death signal
+    // tells it when the spawning thread is gone; check it did not go before the prctl.
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGHUP);
+    if (::getppid() != test_process) ::_exit(127);
+    const pid_t guard_pid = ::getpid();
+    const pid_t program = ::fork();
+    if (program < 0) {
+      const pid_t failed = -errno;
+      ssize_t ignored = ::write(err_write.get(), &failed, sizeof failed);
+      (void)ignored;
+      ::_exit(127);
+    }
+    if (program > 0) {
+      // Both sides set the group, so it exists before the test process learns the pid.
+      ::setpgid(program, program);
+      run_guard(test_process, program, err_write.get());
+    }
+
+    // The program. Its own process group, so that its whole tree can be signalled at once;
+    // it dies with the guard.
     ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
+    if (::getppid() != guard_pid) ::_exit(127);
     sigset_t none;
     sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
     // Stage every source above all target numbers first, so that dup2 into a target can
     // never clobber a source still to be used.
@@ -147,7 +212,7 @@ child_process child_process::spawn(options opts) {
     for (std::size_t i = 0; i < extra.size(); ++i) {
       if (::dup2(staged[i + 3], extra[i].child_fd) < 0) child_fail(err_fd);
     }
-    // Nothing else leaks into the child: fds between 3 and base that are not targets are
+    // Nothing else leaks into the program: fds between 3 and base that are not targets are
     // closed, everything from base on is close-on-exec.
     for (int fd = 3; fd < base; ++fd) {
       bool is_target = false;
@@ -164,24 +229,33 @@ child_process child_process::spawn(options opts) {
     child_fail(err_fd);
   }
 
-  // Parent.
+  // The test process.
   err_write.reset();
   child_process child;
-  child.pid_ = pid;
+  child.guard_ = guard;
   child.kill_grace_ = opts.kill_grace;
+  auto fail = [&](int err) -> void {
+    int status = 0;
+    while (::waitpid(guard, &status, 0) < 0 && errno == EINTR) {
+    }
+    child.guard_ = -1;
+    child.pid_ = -1;
+    throw std::system_error(err, std::generic_category(),
+                            "child_process: cannot run " + plan.program);
+  };
+  pid_t program = 0;
+  if (detail::read_exact(err_read.get(), &program, sizeof program,
+                         detail::clock::time_point::max()) != detail::io_status::ok ||
+      program <= 0) {
+    fail(program < 0 ? -program : ECHILD);
+  }
+  child.pid_ = program;
   int child_errno = 0;
   ssize_t n;
   do {
     n = ::read(err_read.get(), &child_errno, sizeof child_errno);
   } while (n < 0 && errno == EINTR);
-  if (n > 0) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    child.pid_ = -1;
-    throw std::system_error(child_errno, std::generic_category(),
-                            "child_process: cannot run " + plan.program);
-  }
+  if (n > 0) fail(child_errno);
   child.stdin_fd_ = stdin_write.release();
   child.stdout_fd_ = stdout_read.release();
   return child;
@@ -189,11 +263,13 @@ child_process child_process::spawn(options opts) {
 
 child_process::child_process(child_process&& o) noexcept
     : pid_(o.pid_),
+      guard_(o.guard_),
       status_(o.status_),
       stdout_fd_(o.stdout_fd_),
       stdin_fd_(o.stdin_fd_),
       kill_grace_(o.kill_grace_) {
   o.pid_ = -1;
+  o.guard_ = -1;
   o.status_.reset();
   o.stdout_fd_ = -1;
   o.stdin_fd_ = -1;
@@ -203,11 +279,13 @@ child_process& child_process::operator=(child_process&& o) noexcept {
   if (this != &o) {
     reset();
     pid_ = o.pid_;
+    guard_ = o.guard_;
     status_ = o.status_;
     stdout_fd_ = o.stdout_fd_;
     stdin_fd_ = o.stdin_fd_;
     kill_grace_ = o.kill_grace_;
     o.pid_ = -1;
+    o.guard_ = -1;
     o.status_.reset();
     o.stdout_fd_ = -1;
     o.stdin_fd_ = -1;
@@ -225,46 +303,48 @@ void child_process::reset() noexcept {
   if (stdout_fd_ >= 0) ::close(stdout_fd_);
   stdout_fd_ = -1;
   pid_ = -1;
+  guard_ = -1;
   status_.reset();
 }
 
+bool child_process::guard_exited() noexcept {
+  siginfo_t info{};
+  // WNOWAIT: look without reaping.
+  if (::waitid(P_PID, static_cast<id_t>(guard_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    return true;  // ECHILD: nothing to wait for
+  }
+  return info.si_pid != 0;
+}
+
 void child_process::signal_group(int sig) noexcept {
-  // Only while the leader is unreaped: its pid (the group id) cannot be reused before that.
-  if (pid_ > 0 && !status_) ::kill(-pid_, sig);
+  // While the guard runs, the program's group id is safe to use: the guard reaps the program
+  // (freeing the id) only on its way out.
+  if (guard_ > 0 && !status_ && !guard_exited()) ::kill(-pid_, sig);
 }
 
 bool child_process::running() {
-  if (pid_ <= 0 || status_) return false;
-  siginfo_t info{};
-  // WNOWAIT: look without reaping, so the group can still be signalled safely afterwards.
-  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
-    return false;
-  if (info.si_pid == 0) return true;
+  if (guard_ <= 0 || status_) return false;
+  if (!guard_exited()) return true;
   wait(std::chrono::milliseconds(0));
   return false;
 }
 
 int child_process::wait(std::chrono::milliseconds timeout) {
   if (status_) return *status_;
-  if (pid_ <= 0) return -1;
+  if (guard_ <= 0) return -1;
   const auto deadline = detail::clock::now() + timeout;
   auto nap = std::chrono::microseconds(200);
   for (;;) {
-    siginfo_t info{};
-    int r = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
-    if (r != 0 && errno != EINTR) {
-      // ECHILD: someone else reaped it; nothing left to wait for.
-      status_ = -1;
-      return -1;
-    }
-    if (r == 0 && info.si_pid != 0) {
-      // The leader exited: whatever it left behind in its group goes too, then reap.
-      ::kill(-pid_, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
+    int status = 0;
+    const pid_t r = ::waitpid(guard_, &status, WNOHANG);
+    if (r == guard_) {
+      // The guard passes on the program's status (already in the 128 + signal form).
       status_ = status_code(status);
       return *status_;
+    }
+    if (r < 0 && errno != EINTR) {
+      status_ = -1;  // ECHILD: someone else reaped it
+      return -1;
     }
     if (detail::clock::now() >= deadline) return -1;
     std::this_thread::sleep_for(nap);
@@ -273,14 +353,14 @@ int child_process::wait(std::chrono::milliseconds timeout) {
 }
 
 void child_process::terminate() {
-  if (pid_ <= 0 || status_) return;
+  if (guard_ <= 0 || status_) return;
   signal_group(SIGTERM);
   if (wait(kill_grace_) >= 0 || status_) return;
   kill();
 }
 
 void child_process::kill() {
-  if (pid_ <= 0 || status_) return;
+  if (guard_ <= 0 || status_) return;
   signal_group(SIGKILL);
   wait(std::chrono::hours(1));
 }

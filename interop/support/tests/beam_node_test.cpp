@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <iostream>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "edist/testing/epmd_instance.hpp"
@@ -21,6 +22,17 @@ using namespace std::chrono_literals;
 namespace {
 
 using bytes = std::vector<std::uint8_t>;
+
+// The node writes its output asynchronously (io goes through the `user` process).
+bool output_shows(const et::beam_node& node, const std::string& text,
+                  std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (node.output().find(text) != std::string::npos) return true;
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+}
 
 class BeamNode : public et::otp_test {
  protected:
@@ -91,23 +103,25 @@ TEST_P(BeamNode, ExceptionsBecomeBeamErrors) {
 
 TEST_P(BeamNode, PrintedOutputDoesNotCorruptTheChannel) {
   auto node = start();
-  EXPECT_EQ(node.eval("io:format(\"hello from the node~n\"), "
+  // (erlang:display first: OTP 25 can drop its direct write while a large io write is in flight,
+  // which is the emulator's business, not the channel's.)
+  EXPECT_EQ(node.eval("erlang:display(displayed), "
+                      "io:format(\"hello from the node~n\"), "
                       "io:format(standard_error, \"to stderr~n\", []), "
-                      "io:put_chars(lists:duplicate(200000, $x)), "
-                      "erlang:display(displayed), 42"),
+                      "io:put_chars(lists:duplicate(200000, $x)), 42"),
             "42");
   // Output from other processes (their group leader is `user` as well) and from logger.
   EXPECT_EQ(node.eval("spawn(fun() -> io:format(\"from a spawned process~n\") end), "
                       "logger:error(\"a logged error\"), timer:sleep(100), done"),
             "done");
   EXPECT_EQ(node.eval_binary("7"), (bytes{131, 97, 7}));
-  EXPECT_NE(node.output().find("hello from the node"), std::string::npos);
-  // erlang:display writes through C stdio, which may buffer until the node exits.
+  EXPECT_TRUE(output_shows(node, "hello from the node", 5s)) << node.output().substr(0, 2000);
   node.stop();
   const std::string out = node.output();
   EXPECT_NE(out.find("hello from the node"), std::string::npos) << out.substr(0, 2000);
   EXPECT_NE(out.find("to stderr"), std::string::npos);
   EXPECT_NE(out.find("displayed"), std::string::npos);
+  EXPECT_NE(out.find(std::string(200000, 'x')), std::string::npos);
   EXPECT_NE(out.find("from a spawned process"), std::string::npos);
   EXPECT_NE(out.find("a logged error"), std::string::npos);
 }

@@ -148,9 +148,27 @@ TEST(ChildProcess, MovesOwnership) {
   EXPECT_TRUE(gone_within(pid, 5s));
 }
 
-TEST(ChildProcess, DiesWithItsParent) {
-  // A middle process spawns a sleeper and is then SIGKILLed: PR_SET_PDEATHSIG must take the
-  // sleeper with it.
+TEST(ChildProcess, LeftoversInTheGroupDieWithTheProgram) {
+  auto o = sh("sleep 60 & echo $!");
+  o.capture_stdout = true;
+  auto p = child_process::spawn(o);
+  const std::string out = p.read_stdout(10s);
+  EXPECT_EQ(p.wait(10s), 0);
+  const pid_t background = static_cast<pid_t>(std::stol(out));
+  EXPECT_TRUE(gone_within(background, 5s));
+}
+
+// Reads a line with a pid from fd.
+static pid_t read_pid_line(int fd) {
+  std::string line;
+  char c;
+  while (::read(fd, &c, 1) == 1 && c != '\n') line += c;
+  return line.empty() ? -1 : static_cast<pid_t>(std::stol(line));
+}
+
+TEST(ChildProcess, DiesWithItsParentIncludingGrandchildren) {
+  // A middle process spawns a shell that starts a background sleeper, and is then SIGKILLed:
+  // the shell and its sleeper must both go (PR_SET_PDEATHSIG alone would miss the sleeper).
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   const pid_t middle = ::fork();
@@ -158,21 +176,25 @@ TEST(ChildProcess, DiesWithItsParent) {
   if (middle == 0) {
     ::close(fds[0]);
     try {
-      auto p = child_process::spawn(sh("sleep 60"));
-      const pid_t pid = p.pid();
-      if (::write(fds[1], &pid, sizeof pid) != sizeof pid) ::_exit(2);
+      auto o = sh("sleep 60 & echo $!; wait");
+      o.capture_stdout = true;
+      auto p = child_process::spawn(o);
+      const pid_t pids[2] = {p.pid(), read_pid_line(p.stdout_fd())};
+      if (::write(fds[1], pids, sizeof pids) != sizeof pids) ::_exit(2);
       ::pause();
     } catch (...) {
     }
     ::_exit(1);
   }
   ::close(fds[1]);
-  pid_t sleeper = -1;
-  ASSERT_EQ(::read(fds[0], &sleeper, sizeof sleeper), static_cast<ssize_t>(sizeof sleeper));
+  pid_t pids[2] = {-1, -1};
+  ASSERT_EQ(::read(fds[0], pids, sizeof pids), static_cast<ssize_t>(sizeof pids));
   ::close(fds[0]);
-  ASSERT_TRUE(alive(sleeper));
+  ASSERT_TRUE(alive(pids[0]));
+  ASSERT_TRUE(alive(pids[1]));
   ::kill(middle, SIGKILL);
   int status = 0;
   ::waitpid(middle, &status, 0);
-  EXPECT_TRUE(gone_within(sleeper, 5s));
+  EXPECT_TRUE(gone_within(pids[0], 5s));
+  EXPECT_TRUE(gone_within(pids[1], 5s));
 }

@@ -1,13 +1,16 @@
 // A child process for tests that cannot leak.
 //
-// The child runs in its own process group and has PR_SET_PDEATHSIG(SIGKILL) set, so it dies
-// when the thread that spawned it dies (including on a crash or SIGKILL of the test process).
-// The destructor kills the whole group (SIGTERM, then SIGKILL after the grace period) and
-// reaps the child.
+// The program runs in its own process group under a small guard process (a fork of the test
+// process, no exec). The guard has PR_SET_PDEATHSIG, so when the thread that spawned the child
+// dies (including a crash or SIGKILL of the test process) it kills the program's whole group;
+// a plain PR_SET_PDEATHSIG on the program would miss the program's own children. When the
+// program exits, whatever it left in its group is killed too. Programs that leave their group
+// on purpose (setsid, daemons such as `epmd -daemon`) escape all of this.
+// The destructor kills the group (SIGTERM, then SIGKILL after the grace period) and reaps.
 //
-// Ownership: the object owns the pid and the pipe ends it created (stdout_fd(), stdin_fd());
-// they are closed by the destructor. Not thread-safe: use one object from one thread at a time.
-// Spawn from a long-lived thread (the pdeathsig is tied to the spawning *thread*).
+// Ownership: the object owns the processes and the pipe ends it created (stdout_fd(),
+// stdin_fd()); the destructor releases them. Not thread-safe: use one object from one thread
+// at a time. Spawn from a long-lived thread (the death signal is tied to the spawning *thread*).
 #pragma once
 
 #include <sys/types.h>
@@ -57,11 +60,12 @@ class child_process {
   child_process& operator=(const child_process&) = delete;
   ~child_process();
 
+  // The program's pid (also its process group id).
   pid_t pid() const { return pid_; }
   // True until the child has exited (reaps it when it has).
   bool running();
-  // Waits for the exit: the exit code, 128 + signal number when killed by a signal, or -1 on
-  // timeout (the child keeps running). Returns the cached status once reaped.
+  // Waits for the program to exit: the exit code, 128 + signal number when killed by a signal,
+  // or -1 on timeout (the child keeps running). Returns the cached status once reaped.
   int wait(std::chrono::milliseconds timeout);
   // SIGTERM to the group, SIGKILL after kill_grace, then reaps. Idempotent.
   void terminate();
@@ -78,8 +82,10 @@ class child_process {
  private:
   void reset() noexcept;
   void signal_group(int sig) noexcept;
+  bool guard_exited() noexcept;
 
-  pid_t pid_ = -1;
+  pid_t pid_ = -1;    // the program; also its process group id
+  pid_t guard_ = -1;  // our direct child, the program's parent (see child_process.cpp)
   std::optional<int> status_;
   int stdout_fd_ = -1;
   int stdin_fd_ = -1;
