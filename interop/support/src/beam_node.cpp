@@ -219,6 +219,14 @@ struct beam_node::impl {
 };
 
 beam_node::beam_node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+namespace {
+template <class Impl>
+Impl& checked(const std::unique_ptr<Impl>& p) {
+  if (!p) throw std::logic_error("edist::testing: beam_node used after being moved from");
+  return *p;
+}
+}  // namespace
 beam_node::beam_node(beam_node&&) noexcept = default;
 beam_node& beam_node::operator=(beam_node&&) noexcept = default;
 beam_node::~beam_node() = default;
@@ -325,22 +333,22 @@ beam_node beam_node::start(const erlang_install& otp, beam_options opts) {
 }
 
 const std::string& beam_node::node_name() const {
-  return impl_->node_name;
+  return checked(impl_).node_name;
 }
 const std::string& beam_node::cookie() const {
-  return impl_->cookie;
+  return checked(impl_).cookie;
 }
 const std::string& beam_node::name() const {
-  return impl_->name;
+  return checked(impl_).name;
 }
 const std::string& beam_node::host() const {
-  return impl_->host;
+  return checked(impl_).host;
 }
 const erlang_install& beam_node::otp() const {
-  return impl_->otp;
+  return checked(impl_).otp;
 }
 std::uint16_t beam_node::epmd_port() const {
-  return impl_->opts.epmd_port;
+  return checked(impl_).opts.epmd_port;
 }
 
 pid_t beam_node::pid() const {
@@ -353,12 +361,12 @@ bool beam_node::running() {
 
 std::vector<std::uint8_t> beam_node::eval_binary(std::string_view expr,
                                                  std::chrono::milliseconds timeout) {
-  const std::string out = impl_->call(req_eval, expr, timeout, "eval");
+  const std::string out = checked(impl_).call(req_eval, expr, timeout, "eval");
   return {out.begin(), out.end()};
 }
 
 std::string beam_node::eval(std::string_view expr, std::chrono::milliseconds timeout) {
-  return impl_->call(req_eval_format, expr, timeout, "eval");
+  return checked(impl_).call(req_eval_format, expr, timeout, "eval");
 }
 
 std::vector<std::uint8_t> beam_node::apply_binary(
@@ -377,7 +385,7 @@ std::vector<std::uint8_t> beam_node::apply_binary(
     put_u32(payload, a.size());
     payload.append(a.begin(), a.end());
   }
-  const std::string out = impl_->call(req_apply, payload, timeout, "apply");
+  const std::string out = checked(impl_).call(req_apply, payload, timeout, "apply");
   return {out.begin(), out.end()};
 }
 

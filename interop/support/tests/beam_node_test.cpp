@@ -234,6 +234,21 @@ TEST_P(BeamNode, ProcessesAreGoneAfterDestructionAndStop) {
   EXPECT_FALSE(epmd_->wait_for_name(name, 0ms)) << epmd_->names();
 }
 
+TEST_P(BeamNode, MovesOwnership) {
+  auto a = start();
+  const pid_t pid = a.pid();
+  et::beam_node b = std::move(a);
+  EXPECT_EQ(b.pid(), pid);
+  EXPECT_EQ(b.eval("ok"), "ok");
+  EXPECT_EQ(a.pid(), -1);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+  EXPECT_THROW(a.eval("ok"), std::logic_error);
+  a.stop();  // harmless
+  EXPECT_TRUE(b.running());
+  b = start();  // the first node is stopped by the assignment
+  EXPECT_TRUE(gone_within(pid, 5s));
+  EXPECT_EQ(b.eval("ok"), "ok");
+}
+
 TEST_P(BeamNode, NodeDeathIsReportedWithItsOutput) {
   auto node = start();
   try {
