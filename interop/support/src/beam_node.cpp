@@ -103,6 +103,7 @@ struct beam_node::impl {
   child_process process;
   detail::unique_fd channel;
   std::string inbox;  // bytes read from the channel, not yet a whole frame
+  bool channel_eof = false;
   std::uint32_t next_id = 1;
   bool stopped = false;
   std::string final_output;
@@ -151,8 +152,10 @@ struct beam_node::impl {
           return read_result::frame;
         }
       }
+      // Frames that arrived just before the EOF (a reply, then the node halted) still count.
+      if (channel_eof) return read_result::eof;
       if (!detail::wait_readable(channel.get(), deadline)) return read_result::timeout;
-      if (!detail::read_available(channel.get(), inbox)) return read_result::eof;
+      if (!detail::read_available(channel.get(), inbox)) channel_eof = true;
     }
   }
 

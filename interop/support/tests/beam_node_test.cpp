@@ -264,6 +264,24 @@ TEST_P(BeamNode, NodeDeathIsReportedWithItsOutput) {
   EXPECT_FALSE(node.running());
 }
 
+TEST_P(BeamNode, NodeDeathBetweenCallsIsReported) {
+  auto node = start();
+  EXPECT_EQ(node.eval("spawn(fun() -> timer:sleep(50), erlang:halt(5) end), ok"), "ok");
+  EXPECT_EQ(node.otp().release, otp().release);
+  const pid_t pid = node.pid();
+  EXPECT_TRUE(gone_within(pid, 10s));
+  try {
+    node.eval("ok");
+    FAIL() << "no exception";
+  } catch (const et::beam_error&) {
+    FAIL() << "not an exception in the node";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("exit status 5"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(node.running());
+  node.stop();
+}
+
 TEST_P(BeamNode, FailedStartThrowsWithTheNodeOutput) {
   auto a = start();
   et::beam_options same;
