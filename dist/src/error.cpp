@@ -49,6 +49,20 @@ class category final : public std::error_category {
         return "send queue full";
       case errc::connection_closed:
         return "connection closed";
+      case errc::bad_packet:
+        return "malformed distribution packet";
+      case errc::bad_atom_cache_ref:
+        return "distribution header refers to an empty atom cache slot";
+      case errc::bad_control_message:
+        return "malformed or unknown control message";
+      case errc::missing_payload:
+        return "control message without its payload";
+      case errc::unexpected_payload:
+        return "payload after a control message that has none";
+      case errc::bad_fragment:
+        return "fragment out of order or of an unknown sequence";
+      case errc::reassembly_limit:
+        return "fragmented messages exceed the reassembly memory bound";
     }
     return "unknown edist.dist error";
   }

@@ -67,8 +67,12 @@ std::error_code packet_stream::send_parts(std::span<const std::span<const std::u
 }
 
 void packet_stream::close() {
+  close(errc::connection_closed);
+}
+
+void packet_stream::close(std::error_code reason) {
   if (closed_) return;
-  fail(errc::connection_closed);
+  fail(reason);
 }
 
 void packet_stream::freeze() {
@@ -148,12 +152,13 @@ void packet_stream::on_written(boost::system::error_code ec) {
   if (closed_) return;
   if (ec) return fail(ec);
   if (writing_has_packets_) ticks_.on_write();
+  do_write();  // start the next batch first, so the callbacks see an accurate queue
   if (want_send_ready_ && queued_bytes() <= opts_.max_send_queue / 2) {
     want_send_ready_ = false;
     handler_.on_send_ready();
     if (closed_) return;
   }
-  do_write();
+  handler_.on_written();
 }
 
 void packet_stream::arm_tick_timer() {

@@ -36,6 +36,14 @@ enum class errc {
   tick_timeout,       // nothing received for net_ticktime: the peer is considered dead
   send_queue_full,    // backpressure: the bounded send queue cannot take this message
   connection_closed,  // an operation on a connection that was closed locally
+  // Established connection: what the peer sent.
+  bad_packet,           // an unknown packet type or a malformed distribution header
+  bad_atom_cache_ref,   // a header entry referring to an empty atom-cache slot
+  bad_control_message,  // not a control tuple we know, or a field of the wrong shape
+  missing_payload,      // an operation that needs a payload term arrived without one
+  unexpected_payload,   // a payload term after an operation that has none
+  bad_fragment,         // a fragment out of order or of an unknown sequence
+  reassembly_limit,     // fragmented messages beyond the per-connection memory bound
 };
 
 const std::error_category& dist_category() noexcept;

@@ -52,6 +52,9 @@ class packet_stream : public std::enable_shared_from_this<packet_stream> {
     virtual void on_packet(std::span<const std::uint8_t> packet) = 0;
     // The send queue has room again after send() returned errc::send_queue_full.
     virtual void on_send_ready() {}
+    // A write completed; queued_bytes() has shrunk. Lets a producer keep the queue short
+    // (and so interleave its messages finely) instead of filling it up to the bound.
+    virtual void on_written() {}
     // The stream is closed: errc::tick_timeout, errc::peer_closed, errc::frame_too_large,
     // errc::connection_closed (after close()), or a socket error.
     virtual void on_closed(std::error_code ec) = 0;
@@ -79,6 +82,9 @@ class packet_stream : public std::enable_shared_from_this<packet_stream> {
 
   // Closes the transport; on_closed(errc::connection_closed) follows (posted). Idempotent.
   void close();
+  // The same, reporting `reason` to on_closed() (e.g. the decoding error that made the owner
+  // give up on the peer).
+  void close(std::error_code reason);
 
   // Stops reading, writing and ticking without closing, as a hung node would: the peer's
   // tick timeout fires. For tests and fault injection.
