@@ -45,7 +45,9 @@ struct beam_options {
   std::uint16_t epmd_port = 0;     // required: ERL_EPMD_PORT of the node
   bool start_epmd = false;         // -start_epmd false unless true
   bool elixir = false;  // start through `elixir --sname ...` (system Elixir + system OTP only)
-  std::vector<std::string> extra_args;  // appended to erl's arguments (for elixir: via --erl)
+  // Appended to erl's arguments (before the control module starts). For elixir they go through
+  // --erl, which the elixir script splits at spaces: no spaces inside an argument there.
+  std::vector<std::string> extra_args;
   // How long start() waits for the node to be up and distributed.
   std::chrono::milliseconds start_timeout{30000};
 };

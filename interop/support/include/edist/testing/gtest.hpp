@@ -64,10 +64,11 @@ inline std::string otp_param_name(const ::testing::TestParamInfo<erlang_install>
   return name;
 }
 
-// Lets GoogleTest print parameters readably.
+// Lets GoogleTest print parameters readably (and gtest_discover_tests name tests with it).
 inline void PrintTo(const erlang_install& otp, std::ostream* os) {
+  // No paths: CTest shows this in test names.
   if (otp.present()) {
-    *os << "OTP " << otp.release << " (" << otp.bin_dir.string() << ")";
+    *os << "OTP " << (otp.version.empty() ? otp.release : otp.version);
   } else {
     *os << "missing OTP " << otp.release;
   }
