@@ -139,6 +139,13 @@ int compare_bits(const term& a, const term& b) noexcept {
 
 int compare_terms(const term& a, const term& b, bool exact) noexcept;
 
+// A reference's id words without its high zero words, which BEAM ignores when comparing.
+std::size_t significant_words(const reference_fields& r) noexcept {
+  std::size_t n = r.word_count;
+  while (n > 0 && r.words[n - 1] == 0) --n;
+  return n;
+}
+
 // Entries of a map in key order, without copying the terms.
 std::vector<const term_pair*> sorted_entries(const term& m) {
   auto entries = m.map_entries();
@@ -200,10 +207,13 @@ int compare_terms(const term& a, const term& b, bool exact) noexcept {
     case kind::reference: {
       auto& ra = a.as_reference();
       auto& rb = b.as_reference();
+      // As BEAM (checked with lists:sort on OTP 25 and 27): node, creation, then the id words
+      // from the most significant down; high zero words do not count ([5, 0, 0] =:= [5]).
       if (int c = compare_terms(ra.node, rb.node, exact)) return c;
       if (int c = three_way(ra.creation, rb.creation)) return c;
-      if (int c = three_way(ra.word_count, rb.word_count)) return c;
-      for (std::size_t i = ra.word_count; i-- > 0;) {
+      std::size_t na = significant_words(ra), nb = significant_words(rb);
+      if (int c = three_way(na, nb)) return c;
+      for (std::size_t i = na; i-- > 0;) {
         if (int c = three_way(ra.words[i], rb.words[i])) return c;
       }
       return 0;
@@ -217,31 +227,36 @@ int compare_terms(const term& a, const term& b, bool exact) noexcept {
         if (int c = compare_terms(fa.function, fb.function, exact)) return c;
         return three_way(fa.arity, fb.arity);
       }
+      // As BEAM: module, old index, old uniq, the number of free variables, then the free
+      // variables. The creator pid is no part of a fun's identity: funs made by different
+      // processes from the same code and values are =:= (OTP 25 and 27). Index, Uniq and Arity
+      // follow from the first three for any fun BEAM makes; they only break ties between
+      // hand-made funs.
       if (int c = compare_terms(fa.old_index, fb.old_index, exact)) return c;
       if (int c = compare_terms(fa.old_uniq, fb.old_uniq, exact)) return c;
-      if (int c = three_way(fa.index, fb.index)) return c;
-      if (int c = std::memcmp(fa.uniq.data(), fb.uniq.data(), 16)) return c < 0 ? -1 : 1;
-      if (int c = three_way(fa.arity, fb.arity)) return c;
-      if (int c = compare_terms(fa.pid, fb.pid, exact)) return c;
       if (int c = three_way(fa.free_vars.size(), fb.free_vars.size())) return c;
       for (std::size_t i = 0; i < fa.free_vars.size(); ++i) {
         if (int c = compare_terms(fa.free_vars[i], fb.free_vars[i], exact)) return c;
       }
-      return 0;
+      if (int c = three_way(fa.index, fb.index)) return c;
+      if (int c = std::memcmp(fa.uniq.data(), fb.uniq.data(), 16)) return c < 0 ? -1 : 1;
+      return three_way(fa.arity, fb.arity);
     }
     case kind::port: {
       auto& pa = a.as_port();
       auto& pb = b.as_port();
+      // As BEAM: node, creation, id.
       if (int c = compare_terms(pa.node, pb.node, exact)) return c;
-      if (int c = three_way(pa.id, pb.id)) return c;
-      return three_way(pa.creation, pb.creation);
+      if (int c = three_way(pa.creation, pb.creation)) return c;
+      return three_way(pa.id, pb.id);
     }
     case kind::pid: {
       auto& pa = a.as_pid();
       auto& pb = b.as_pid();
-      if (int c = compare_terms(pa.node, pb.node, exact)) return c;
+      // As BEAM: serial and id first (a pid's number), and only then node and creation.
       if (int c = three_way(pa.serial, pb.serial)) return c;
       if (int c = three_way(pa.id, pb.id)) return c;
+      if (int c = compare_terms(pa.node, pb.node, exact)) return c;
       return three_way(pa.creation, pb.creation);
     }
     case kind::tuple: {
@@ -296,7 +311,7 @@ std::size_t hash_term(const term& t) noexcept {
     case kind::reference: {
       auto& r = t.as_reference();
       h = mix(mix(h, hash_term(r.node)), r.creation);
-      for (auto w : r.id_words()) h = mix(h, w);
+      for (std::size_t i = 0; i < significant_words(r); ++i) h = mix(h, r.words[i]);
       return h;
     }
     case kind::fun: {
