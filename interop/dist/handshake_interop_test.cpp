@@ -62,9 +62,11 @@ class recorder final : public dist::packet_stream::handler {
     if (packets_.empty()) return std::nullopt;
     return packets_.front();
   }
-  std::size_t packet_count() {
-    std::lock_guard lock(mu_);
-    return packets_.size();
+  std::vector<std::vector<std::uint8_t>> wait_packets(std::size_t n,
+                                                      std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return packets_.size() >= n; });
+    return packets_;
   }
 
  private:
@@ -283,13 +285,22 @@ TEST_P(DistHandshakeInterop, WeDialHiddenAndStayConnected) {
   EXPECT_EQ(beam.eval(member(me, "nodes(hidden)")), "true");
   EXPECT_EQ(beam.eval(member(me, "nodes()")), "false");
 
-  // BEAM sends us a message: it arrives as a distribution packet (pass-through 112 or a
-  // distribution header 131).
+  // BEAM sends us messages. We advertised DIST_HDR_ATOM_CACHE and FRAGMENTS, so they arrive
+  // with a distribution header that has atom-cache entries (131,68,N>0), and a 1 MiB message
+  // as fragments (131,69 first).
   EXPECT_EQ(beam.eval("erlang:send({some_name, '" + me + "'}, hello), ok"), "ok");
-  auto packet = us.packets().wait_packet(5s);
-  ASSERT_TRUE(packet);
-  ASSERT_FALSE(packet->empty());
-  EXPECT_TRUE((*packet)[0] == 112 || (*packet)[0] == 131) << int((*packet)[0]);
+  EXPECT_EQ(beam.eval("erlang:send({some_name, '" + me + "'}, binary:copy(<<7>>, 1 bsl 20)), ok"),
+            "ok");
+  auto packets = us.packets().wait_packets(2, 5s);
+  ASSERT_GE(packets.size(), 2u);
+  ASSERT_GE(packets[0].size(), 3u);
+  EXPECT_EQ(packets[0][0], 131);
+  EXPECT_EQ(packets[0][1], 68);
+  EXPECT_GT(packets[0][2], 0);  // atom cache references in the header
+  ASSERT_GE(packets[1].size(), 18u);
+  EXPECT_EQ(packets[1][0], 131);
+  EXPECT_EQ(packets[1][1], 69);  // first fragment
+  EXPECT_LT(packets[1].size(), std::size_t{1} << 20);
   EXPECT_FALSE(us.packets().wait_closed(100ms));
 }
 
