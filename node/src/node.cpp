@@ -61,15 +61,22 @@ std::error_code resolve_name(const node_options& o, std::string& out, std::strin
 
 }  // namespace
 
+std::error_code node::resolve(node_options& options, std::string* detail) {
+  std::string full;
+  if (auto ec = resolve_name(options, full, detail)) return ec;
+  if (options.cookie.empty()) {
+    const auto path = options.cookie_file.empty() ? default_cookie_path() : options.cookie_file;
+    if (auto ec = read_or_create_cookie(path, options.cookie, detail)) return ec;
+  }
+  options.name = std::move(full);
+  return {};
+}
+
 std::shared_ptr<node> node::create(boost::asio::any_io_executor executor, node_options options,
                                    std::uint32_t creation, std::error_code& ec,
                                    std::string* detail) {
-  std::string full;
-  if ((ec = resolve_name(options, full, detail))) return nullptr;
-  if (options.cookie.empty()) {
-    const auto path = options.cookie_file.empty() ? default_cookie_path() : options.cookie_file;
-    if ((ec = read_or_create_cookie(path, options.cookie, detail))) return nullptr;
-  }
+  if ((ec = resolve(options, detail))) return nullptr;
+  std::string full = options.name;
   auto rt = runtime::create(std::move(executor), full, creation);
   auto n =
       std::make_shared<node>(private_tag{}, std::move(rt), std::move(options), std::move(full));

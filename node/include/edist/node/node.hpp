@@ -99,6 +99,9 @@ class node : public std::enable_shared_from_this<node> {
   static std::shared_ptr<node> create(boost::asio::any_io_executor executor, node_options options,
                                       std::uint32_t creation, std::error_code& ec,
                                       std::string* detail = nullptr);
+  // Completes `options` as create() does: the full node name in `name`, the cookie (read or
+  // created from the cookie file) in `cookie`.
+  static std::error_code resolve(node_options& options, std::string* detail = nullptr);
   ~node();
   node(const node&) = delete;
   node& operator=(const node&) = delete;
