@@ -7,8 +7,9 @@
 namespace edist::dist {
 namespace {
 
+// For exhaustiveness checks over control_message's alternatives.
 template <class>
-inline constexpr bool always_false = false;
+struct dependent_false : std::false_type {};
 
 const term& empty_atom() {
   static const term a = term::atom("");
@@ -116,7 +117,7 @@ int operation(const control_message& m) noexcept {
         else if constexpr (std::is_same_v<T, ctrl::unlink_id_ack>)
           return op::unlink_id_ack;
         else
-          static_assert(always_false<T>);
+          static_assert(dependent_false<T>::value);
       },
       m);
 }
@@ -188,7 +189,7 @@ term to_term(const control_message& m) {
                              std::is_same_v<T, ctrl::unlink_id_ack>) {
           return term::tuple({code, term(c.id), c.from, c.to});
         } else {
-          static_assert(always_false<T>);
+          static_assert(dependent_false<T>::value);
         }
       },
       m);
