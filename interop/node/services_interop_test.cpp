@@ -1,0 +1,256 @@
+// OTP services of the edist node against live BEAM nodes (every available OTP; Elixir where it
+// runs): GenServer calls both ways (by pid, {Name, Node} and {global, Name}), the rex protocol
+// both ways, and :pg membership seen on both sides.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "edist/node/gen_server.hpp"
+#include "edist/node/network.hpp"
+#include "edist/node/pg.hpp"
+#include "edist/node/rpc.hpp"
+#include "edist/testing/beam_node.hpp"
+#include "edist/testing/epmd_instance.hpp"
+#include "edist/testing/gtest.hpp"
+#include "edist/testing/names.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace et = edist::testing;
+namespace gen = edist::node::gen;
+namespace rpc = edist::node::rpc;
+namespace pg = edist::node::pg;
+using edist::etf::atom;
+using edist::etf::term;
+using namespace edist::node;
+using namespace std::chrono_literals;
+
+term L(std::initializer_list<term> xs) {
+  return term::list(xs);
+}
+term T(std::initializer_list<term> xs) {
+  return term::tuple(xs);
+}
+
+class ServicesInterop : public et::otp_test {
+ protected:
+  void SetUp() override {
+    et::otp_test::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    epmd_.emplace(et::epmd_instance::start(otp()));
+    cookie_ = et::random_cookie();
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    node_options no;
+    no.name = et::unique_name("svc") + "@localhost";
+    no.cookie = cookie_;
+    network_options net;
+    net.epmd_port = epmd_->port();
+    net.start_embedded_epmd = false;
+    std::error_code ec;
+    std::string why;
+    net_ = network::start(io_.get_executor(), no, net, ec, &why);
+    ASSERT_TRUE(net_) << ec.message() << ": " << why;
+  }
+
+  void TearDown() override {
+    beam_.reset();
+    if (net_) net_->stop();
+    net_.reset();
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+  }
+
+  et::beam_node& start_beam() {
+    et::beam_options o;
+    o.epmd_port = epmd_->port();
+    o.cookie = cookie_;
+    o.elixir = et::system_elixir().has_value() && et::system_otp().has_value() &&
+               otp().bin_dir == et::system_otp()->bin_dir;
+    beam_.emplace(et::beam_node::start(otp(), o));
+    return *beam_;
+  }
+
+  node& cpp() { return net_->get_node(); }
+  term beam_atom() { return atom(beam_->node_name()); }
+  std::string q() { return "'" + cpp().name() + "'"; }
+
+  // Polls a BEAM expression until it prints `expected` (membership spreads asynchronously).
+  std::string eventually(const std::string& expr, const std::string& expected) {
+    std::string got;
+    for (int i = 0; i < 100; ++i) {
+      got = beam_->eval(expr);
+      if (got == expected) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return got;
+  }
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  std::vector<std::thread> threads_;
+  std::optional<et::epmd_instance> epmd_;
+  std::string cookie_;
+  std::shared_ptr<network> net_;
+  std::optional<et::beam_node> beam_;
+};
+
+TEST_P(ServicesInterop, BeamCallsAndCastsACppGenServer) {
+  auto& beam = start_beam();
+  std::atomic<int> casts{0};
+  gen::server_handlers h;
+  h.on_call = [](process&, const gen::from&, const term& req) -> std::optional<term> {
+    std::int64_t a = 0, b = 0;
+    if (req.is_tuple(3) && req[0].is_atom("add") && req[1].is_integer() && req[2].is_integer()) {
+      a = req[1].as_int64();
+      b = req[2].as_int64();
+      return T({atom("sum"), term(a + b)});
+    }
+    return atom("unknown");
+  };
+  h.on_cast = [&](process&, const term&) { ++casts; };
+  std::error_code ec;
+  term srv = gen::start_server(cpp().local(), std::move(h), atom("cpp_srv"), ec);
+  ASSERT_FALSE(ec);
+  // gen_server:call of the release under test (alias tags on OTP 24+), by {Name, Node}.
+  EXPECT_EQ(beam.eval("gen_server:call({cpp_srv, " + q() + "}, {add, 20, 22})"), "{sum,42}");
+  EXPECT_EQ(beam.eval("gen_server:cast({cpp_srv, " + q() + "}, hello)"), "ok");
+  EXPECT_EQ(beam.eval("gen_server:call({cpp_srv, " + q() + "}, other, 5000)"), "unknown");
+  EXPECT_EQ(casts.load(), 1);
+  // The C++ pid registered in :global from the BEAM side, then called through {global, Name}.
+  process holder = cpp().spawn();
+  holder.send(T({atom("edist_test_evaluator"), beam_atom()}), T({atom("srv"), srv}));
+  EXPECT_EQ(beam.eval("receive {srv, P} -> global:register_name({todo_list, <<\"bob\">>}, P) "
+                      "after 10000 -> timeout end"),
+            "yes");
+  EXPECT_EQ(beam.eval("gen_server:call({global, {todo_list, <<\"bob\">>}}, {add, 1, 2})"),
+            "{sum,3}");
+  // A call to a C++ name nobody holds fails at once with noproc (MONITOR_P_EXIT).
+  EXPECT_EQ(beam.eval("catch gen_server:call({nobody, " + q() + "}, x, 5000)"),
+            "{'EXIT',{noproc,{gen_server,call,[{nobody," + cpp().name() + "},x,5000]}}}");
+}
+
+TEST_P(ServicesInterop, CppCallsBeamGenServers) {
+  auto& beam = start_beam();
+  process self = cpp().spawn();
+  // rex is a gen_server on every BEAM node: by {Name, Node}, by pid, and by {global, Name}.
+  const term req = T({atom("call"), atom("erlang"), atom("node"), L({}), atom("user")});
+  auto r = gen::call(self, T({atom("rex"), beam_atom()}), req, {10s, {}});
+  ASSERT_TRUE(r) << r.error.message();
+  EXPECT_EQ(r.reply, beam_atom());
+  const term rex_pid =
+      rpc::call(self, beam_atom(), atom("erlang"), atom("whereis"), L({atom("rex")}), 10s);
+  ASSERT_TRUE(rex_pid.is_pid());
+  EXPECT_EQ(gen::call(self, rex_pid, req).reply, beam_atom());
+  EXPECT_EQ(beam.eval("global:register_name(beam_rex, whereis(rex))"), "yes");
+  gen::call_options opts;
+  opts.resolve_global = rpc::global_resolver(self, beam_atom());
+  auto g = gen::call(self, T({atom("global"), atom("beam_rex")}), req, opts);
+  ASSERT_TRUE(g) << g.error.message();
+  EXPECT_EQ(g.reply, beam_atom());
+  EXPECT_EQ(gen::call(self, T({atom("global"), atom("nobody")}), req, opts).error,
+            service_errc::noproc);
+  // Failure detection: a missing name, a server that dies, a server that never answers.
+  EXPECT_EQ(gen::call(self, T({atom("nobody"), beam_atom()}), req).error, service_errc::noproc);
+  EXPECT_EQ(beam.eval("register(silent, spawn(fun() -> receive {'$gen_call', _, die} -> "
+                      "exit(died) end end)), ok"),
+            "ok");
+  gen::call_options quick;
+  quick.timeout = 300ms;
+  EXPECT_EQ(gen::call(self, T({atom("silent"), beam_atom()}), atom("hi"), quick).error,
+            service_errc::timeout);
+  auto died = gen::call(self, T({atom("silent"), beam_atom()}), atom("die"));
+  EXPECT_EQ(died.error, service_errc::target_down);
+  EXPECT_EQ(died.reason, atom("died"));
+  // Nothing is left in the caller's mailbox.
+  EXPECT_EQ(self.receive(100ms).error, errc::timeout);
+}
+
+TEST_P(ServicesInterop, RexBothWays) {
+  auto& beam = start_beam();
+  auto fns = std::make_shared<rpc::registry>();
+  fns->add(
+      "math", "add",
+      [](std::span<const term> a) { return term(a[0].as_int64() + a[1].as_int64()); }, 2);
+  std::error_code ec;
+  rpc::start_rex(cpp().local(), fns, ec);
+  ASSERT_FALSE(ec);
+  // The rex protocol as rpc.erl's server speaks it, from the BEAM.
+  EXPECT_EQ(beam.eval("gen_server:call({rex, " + q() + "}, {call, math, add, [1, 2], user})"), "3");
+  // Undefined: the exact answer a BEAM rex gives (checked against OTP 25 rpc:call).
+  const std::string undef =
+      beam.eval("gen_server:call({rex, " + q() + "}, {call, foo, bar, [1], user})");
+  EXPECT_EQ(undef, "{badrpc,{'EXIT',{undef,[{foo,bar,[1],[]}]}}}");
+  // The BEAM node's own rex gives the same for an undefined function.
+  EXPECT_EQ(beam.eval("gen_server:call(rex, {call, foo, bar, [1], user})"), undef);
+
+  process self = cpp().spawn();
+  EXPECT_EQ(rpc::call(self, beam_atom(), atom("lists"), atom("reverse"), L({L({1, 2, 3})}), 10s),
+            L({3, 2, 1}));
+  EXPECT_EQ(rpc::call(self, beam_atom(), atom("foo"), atom("bar"), L({1}), 10s),
+            T({atom("badrpc"),
+               T({atom("EXIT"),
+                  T({atom("undef"), L({T({atom("foo"), atom("bar"), L({1}), L({})})})})})}));
+  EXPECT_EQ(rpc::call(self, beam_atom(), atom("erlang"), atom("exit"), L({atom("x")}), 10s),
+            T({atom("badrpc"), T({atom("EXIT"), atom("x")})}));
+  EXPECT_EQ(rpc::call(self, beam_atom(), atom("timer"), atom("sleep"), L({2000}), 200ms),
+            T({atom("badrpc"), atom("timeout")}));
+  EXPECT_EQ(rpc::call(self, atom("nobody@localhost"), atom("erlang"), atom("node"), L({}), 5s),
+            T({atom("badrpc"), atom("nodedown")}));
+  const term nodes[] = {beam_atom(), atom("nobody@localhost")};
+  auto mc = rpc::multicall(self, nodes, atom("erlang"), atom("node"), L({}), 10s);
+  EXPECT_EQ(mc.results, std::vector<term>{beam_atom()});
+  EXPECT_EQ(mc.bad_nodes, std::vector<term>{atom("nobody@localhost")});
+  rpc::cast(self, beam_atom(), atom("erlang"), atom("send"),
+            L({atom("edist_test_evaluator"), atom("cast_arrived")}));
+  EXPECT_EQ(beam.eval("receive cast_arrived -> yes after 10000 -> no end"), "yes");
+}
+
+TEST_P(ServicesInterop, PgMembershipOnBothSides) {
+  auto& beam = start_beam();
+  // The BEAM's default scope first, then ours: the connection's nodeup makes both discover.
+  EXPECT_EQ(beam.eval("case pg:start(pg) of {ok, _} -> ok; {error, {already_started, _}} -> ok "
+                      "end"),
+            "ok");
+  std::error_code ec;
+  auto scope = pg::scope::start(cpp().local(), atom("pg"), ec);
+  ASSERT_TRUE(scope) << ec.message();
+  EXPECT_EQ(beam.eval("net_kernel:connect_node(" + q() + ")"), "true");
+
+  process member = cpp().spawn();
+  const term pids[] = {member.pid()};
+  ASSERT_FALSE(scope->join(atom("workers"), pids));
+  // ~0p prints the node atom unquoted.
+  const std::string only_cpp = "[" + cpp().name() + "]";
+  EXPECT_EQ(eventually("[node(P) || P <- pg:get_members(workers)]", only_cpp), only_cpp);
+
+  // A BEAM member, seen from C++.
+  EXPECT_EQ(beam.eval("pg:join(workers, self())"), "ok");
+  for (int i = 0; i < 100 && scope->get_members(atom("workers")).size() < 2; ++i)
+    std::this_thread::sleep_for(50ms);
+  auto members = scope->get_members(atom("workers"));
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[1].as_pid().node, beam_atom());
+  EXPECT_EQ(scope->which_groups(), std::vector<term>{atom("workers")});
+
+  // Leave, and a member that ends: both vanish on the BEAM side; the BEAM scope survives.
+  process second = cpp().spawn();
+  const term second_pid[] = {second.pid()};
+  ASSERT_FALSE(scope->join(atom("others"), second_pid));
+  EXPECT_EQ(eventually("length(pg:get_members(others))", "1"), "1");
+  EXPECT_TRUE(scope->leave(atom("workers"), pids));
+  EXPECT_EQ(eventually("length(pg:get_members(workers))", "1"), "1");
+  second = process();
+  EXPECT_EQ(eventually("pg:get_members(others)", "[]"), "[]");
+  EXPECT_EQ(beam.eval("is_process_alive(whereis(pg))"), "true");
+}
+
+EDIST_INSTANTIATE_OTP_TEST_SUITE(ServicesInterop);
+
+}  // namespace
