@@ -3,6 +3,7 @@
 // both ways, and :pg membership seen on both sides.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "edist/node/gen_server.hpp"
+#include "edist/node/global.hpp"
 #include "edist/node/network.hpp"
 #include "edist/node/pg.hpp"
 #include "edist/node/rpc.hpp"
@@ -249,6 +251,64 @@ TEST_P(ServicesInterop, PgMembershipOnBothSides) {
   second = process();
   EXPECT_EQ(eventually("pg:get_members(others)", "[]"), "[]");
   EXPECT_EQ(beam.eval("is_process_alive(whereis(pg))"), "true");
+}
+
+TEST_P(ServicesInterop, GlobalNamesAcrossTwoBeamNodes) {
+  auto& beam1 = start_beam();
+  et::beam_options o2;
+  o2.epmd_port = epmd_->port();
+  o2.cookie = cookie_;
+  auto beam2 = et::beam_node::start(otp(), o2);
+  const std::string b1 = "'" + beam1.node_name() + "'";
+  ASSERT_EQ(beam2.eval("net_kernel:connect_node(" + b1 + ")"), "true");
+  ASSERT_EQ(beam2.eval("global:sync()"), "ok");
+
+  gen::server_handlers h;
+  h.on_call = [](process&, const gen::from&, const term& req) -> std::optional<term> {
+    if (req.is_tuple(3) && req[1].is_integer() && req[2].is_integer())
+      return T({atom("sum"), term(req[1].as_int64() + req[2].as_int64())});
+    return atom("unknown");
+  };
+  std::error_code ec;
+  term srv = gen::start_server(cpp().local(), std::move(h), std::nullopt, ec);
+  ASSERT_FALSE(ec);
+  process self = cpp().spawn();
+  edist::node::global::client g(self, beam_atom());
+
+  // The book's example: :global.register_name({:todo_list, "bob"}, pid), from C++.
+  const term bob = T({atom("todo_list"), edist::etf::binary("bob")});
+  ASSERT_TRUE(g.register_name(bob, srv));
+  process other = cpp().spawn();
+  EXPECT_FALSE(g.register_name(bob, other.pid()));  // taken: no
+  const std::string where = "node(global:whereis_name({todo_list, <<\"bob\">>}))";
+  EXPECT_EQ(eventually(where, cpp().name()), cpp().name());
+  EXPECT_EQ(beam2.eval(where), cpp().name());
+  EXPECT_EQ(g.whereis_name(bob), srv);
+  // GenServer.call({:global, name}, ...) from the other BEAM node reaches the C++ process.
+  EXPECT_EQ(beam2.eval("gen_server:call({global, {todo_list, <<\"bob\">>}}, {add, 2, 3})"),
+            "{sum,5}");
+
+  // A name registered on a BEAM node resolves from C++; global:send-like delivery.
+  ASSERT_EQ(beam2.eval("global:register_name(beam2_evaluator, self())"), "yes");
+  std::optional<term> b2;
+  for (int i = 0; i < 100 && !(b2 = g.whereis_name(atom("beam2_evaluator"))); ++i)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(b2);
+  EXPECT_EQ(b2->as_pid().node, atom(beam2.node_name()));
+  EXPECT_FALSE(g.send(atom("beam2_evaluator"), atom("via_global")));
+  EXPECT_EQ(beam2.eval("receive via_global -> yes after 10000 -> no end"), "yes");
+  EXPECT_EQ(g.send(atom("nobody"), atom("x")), service_errc::noproc);
+  auto names = g.registered_names();
+  EXPECT_NE(std::find(names.begin(), names.end(), bob), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), atom("beam2_evaluator")), names.end());
+
+  // unregister_name, and a name that vanishes when its C++ process ends.
+  ASSERT_TRUE(g.register_name(atom("temp"), other.pid()));
+  g.unregister_name(atom("temp"));
+  EXPECT_FALSE(g.whereis_name(atom("temp")));
+  cpp().local().exit(term(), srv, atom("kill"));
+  EXPECT_EQ(eventually("global:whereis_name({todo_list, <<\"bob\">>})", "undefined"), "undefined");
+  EXPECT_EQ(beam2.eval("global:whereis_name({todo_list, <<\"bob\">>})"), "undefined");
 }
 
 EDIST_INSTANTIATE_OTP_TEST_SUITE(ServicesInterop);
