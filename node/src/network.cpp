@@ -15,15 +15,14 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <edist/dist/async_handshake.hpp>
+#include <edist/dist/connection.hpp>
+#include <edist/dist/control_message.hpp>
 #include <edist/dist/error.hpp>
 #include <edist/dist/node_name.hpp>
-#include <edist/dist/packet_stream.hpp>
 #include <edist/dist/tcp_transport.hpp>
 #include <edist/epmd/client.hpp>
 #include <edist/epmd/error.hpp>
 #include <edist/epmd/server.hpp>
-#include <edist/etf/decode.hpp>
-#include <edist/etf/encode.hpp>
 #include <map>
 #include <mutex>
 
@@ -37,79 +36,63 @@ using etf::term;
 
 namespace {
 
-constexpr std::uint8_t pass_through = 112;
-
-// What we advertise: no atom-cache header and no fragments until the dist connection object
-// provides them, so every packet is `112, control, payload`.
+// What we advertise: the full edist set (atom cache header and fragments included; the dist
+// connection handles both).
 dist::dist_flags our_flags(bool hidden) {
-  return dist::advertised_flags(hidden ? dist::visibility::hidden : dist::visibility::visible) &
-         ~(dist::dflag::dist_hdr_atom_cache | dist::dflag::fragments);
+  return dist::advertised_flags(hidden ? dist::visibility::hidden : dist::visibility::visible);
 }
 
-// One established connection: a packet_stream plus term encoding/decoding.
-class tcp_connection final : public peer_connection,
-                             public dist::packet_stream::handler,
-                             public std::enable_shared_from_this<tcp_connection> {
+// One established connection: the dist layer's connection, adapted to what the node needs.
+class dist_peer final : public peer_connection,
+                        public dist::connection::handler,
+                        public std::enable_shared_from_this<dist_peer> {
  public:
-  tcp_connection(std::weak_ptr<node> n, std::string peer)
+  dist_peer(std::weak_ptr<node> n, std::string peer)
       : node_(std::move(n)), peer_(std::move(peer)) {}
 
-  void start(std::unique_ptr<dist::transport> tp, std::vector<std::uint8_t> leftover) {
+  void start(std::unique_ptr<dist::transport> tp, const dist::handshake_result& result,
+             std::vector<std::uint8_t> leftover) {
     executor_ = tp->get_executor();
-    self_ = shared_from_this();  // until on_closed: the stream refers to us as its handler
-    stream_ = dist::packet_stream::create(std::move(tp), *this, {}, std::move(leftover));
-    stream_->start();
+    self_ = shared_from_this();  // until on_closed: the connection refers to us as its handler
+    conn_ = dist::connection::create(std::move(tp), result, *this, {}, std::move(leftover));
+    conn_->start();
   }
 
+  // Any thread. The typed message is built here; the connection is touched on its strand.
   bool send(const control_message& m) override {
-    etf::encode_buffer buf(64);
-    buf.put_u8(pass_through);
-    etf::encode(m.control, buf);
-    if (m.payload) etf::encode(*m.payload, buf);
-    asio::post(executor_, [self = shared_from_this(), bytes = buf.release()] {
-      if (self->stream_) self->stream_->send(bytes);
+    dist::control_message typed;
+    if (dist::from_term(m.control, typed)) return false;
+    // Signals of one sender keep their order (one lane per sender); different senders'
+    // messages may interleave, as between BEAM processes.
+    const std::uint64_t key = m.control.is_tuple() && m.control.tuple_size() > 1
+                                  ? static_cast<std::uint64_t>(m.control[1].hash())
+                                  : 0;
+    asio::post(executor_, [self = shared_from_this(),
+                           msg = dist::dist_message{std::move(typed), m.payload}, key]() mutable {
+      // send_queue_full drops the message: the bound is far above what a live peer lets pile up.
+      if (self->conn_) self->conn_->send(std::move(msg), key);
     });
     return true;
   }
 
   void close() override {
     asio::post(executor_, [self = shared_from_this()] {
-      if (self->stream_) self->stream_->close();
+      if (self->conn_) self->conn_->close();
     });
   }
 
-  void on_packet(std::span<const std::uint8_t> packet) override {
+  void on_message(dist::dist_message&& m) override {
     auto n = node_.lock();
     if (!n) return;
-    if (packet.empty() || packet[0] != pass_through) {
-      stream_->close();  // an atom-cache header or fragment we never negotiated
-      return;
-    }
-    etf::decode_options opts;
-    opts.allow_trailing = true;
-    auto control = etf::decode(packet.subspan(1), opts);
-    if (!control) {
-      stream_->close();
-      return;
-    }
-    const auto rest = packet.subspan(1 + control.consumed);
-    if (rest.empty()) {
-      n->on_control(peer_, control.value, nullptr);
-      return;
-    }
-    auto payload = etf::decode(rest);
-    if (!payload) {
-      stream_->close();
-      return;
-    }
-    n->on_control(peer_, control.value, &payload.value);
+    const term control = dist::to_term(m.control);
+    n->on_control(peer_, control, m.payload ? &*m.payload : nullptr);
   }
 
   void on_closed(std::error_code ec) override {
     if (auto n = node_.lock()) n->on_connection_down(peer_, *this, ec);
-    // Release ourselves after the stream's callback has returned.
+    // Release ourselves after the connection's callback has returned.
     asio::post(executor_, [self = std::move(self_)]() mutable {
-      self->stream_.reset();
+      self->conn_.reset();
       self.reset();
     });
   }
@@ -118,8 +101,8 @@ class tcp_connection final : public peer_connection,
   std::weak_ptr<node> node_;
   std::string peer_;
   asio::any_io_executor executor_;
-  std::shared_ptr<dist::packet_stream> stream_;
-  std::shared_ptr<tcp_connection> self_;
+  std::shared_ptr<dist::connection> conn_;
+  std::shared_ptr<dist_peer> self_;
 };
 
 }  // namespace
@@ -155,10 +138,10 @@ struct network::impl final : dialer, std::enable_shared_from_this<network::impl>
   }
 
   void established(const dist::handshake_outcome& out, std::unique_ptr<dist::transport> tp) {
-    auto conn = std::make_shared<tcp_connection>(n, out.result.peer_node);
+    auto conn = std::make_shared<dist_peer>(n, out.result.peer_node);
     connection_info info{out.result.peer_node, out.result.flags,
                          hidden || out.result.peer_is_hidden(), out.result.peer_creation};
-    conn->start(std::move(tp), out.leftover);
+    conn->start(std::move(tp), out.result, out.leftover);
     n->on_connection_up(info, conn);
   }
 

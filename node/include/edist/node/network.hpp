@@ -7,9 +7,9 @@
 //   auto net = edist::node::network::start(io.get_executor(), {.name = "cpp@localhost"}, {}, ec,
 //   &why); std::thread t([&] { io.run(); }); auto shell = net->get_node().spawn();
 //
-// Connection format: edist advertises the OTP 26 mandatory flags plus monitors, aliases,
-// spawn, SEND_SENDER and EXIT_PAYLOAD, but neither the atom-cache header nor fragments (the
-// connection object of the dist layer will add them): packets are `112, control, payload`.
+// Connections are the dist layer's (dist/connection.hpp): edist advertises the OTP 26
+// mandatory flags plus monitors, aliases, spawn, SEND_SENDER, EXIT_PAYLOAD, the atom-cache
+// header and fragments (dist::advertised_flags).
 //
 // Lifetime and threads: start() blocks the calling thread for the EPMD registration only.
 // The returned object keeps the EPMD registration (the name stays registered while it lives),
