@@ -311,6 +311,44 @@ TEST_P(ServicesInterop, GlobalNamesAcrossTwoBeamNodes) {
   EXPECT_EQ(beam2.eval("global:whereis_name({todo_list, <<\"bob\">>})"), "undefined");
 }
 
+TEST_P(ServicesInterop, PgOnAHiddenNodeByExplicitDiscover) {
+  net_->stop();
+  node_options no;
+  no.name = et::unique_name("hsvc") + "@localhost";
+  no.cookie = cookie_;
+  no.hidden = true;
+  network_options net;
+  net.epmd_port = epmd_->port();
+  net.start_embedded_epmd = false;
+  std::error_code ec;
+  net_ = network::start(io_.get_executor(), no, net, ec);
+  ASSERT_TRUE(net_) << ec.message();
+  auto& beam = start_beam();
+  ASSERT_EQ(beam.eval("case pg:start(pg) of {ok, _} -> ok; {error, {already_started, _}} -> ok "
+                      "end"),
+            "ok");
+  ASSERT_EQ(beam.eval("pg:join(g, self())"), "ok");
+  auto scope = pg::scope::start(cpp().local(), atom("pg"), ec);
+  ASSERT_TRUE(scope) << ec.message();
+  // No nodeup discovery for hidden nodes: ask explicitly (this connects on demand).
+  scope->discover(beam_atom());
+  for (int i = 0; i < 100 && scope->get_members(atom("g")).empty(); ++i)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(scope->get_members(atom("g")).size(), 1u);
+  EXPECT_EQ(beam.eval("nodes(hidden) =:= [" + q() + "]"), "true");
+  process member = cpp().spawn();
+  const term pids[] = {member.pid()};
+  ASSERT_FALSE(scope->join(atom("g"), pids));
+  EXPECT_EQ(eventually("length(pg:get_members(g))", "2"), "2");
+  member = process();
+  EXPECT_EQ(eventually("length(pg:get_members(g))", "1"), "1");
+  // The BEAM member leaves: C++ sees it.
+  ASSERT_EQ(beam.eval("pg:leave(g, self())"), "ok");
+  for (int i = 0; i < 100 && !scope->get_members(atom("g")).empty(); ++i)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(scope->get_members(atom("g")).empty());
+}
+
 EDIST_INSTANTIATE_OTP_TEST_SUITE(ServicesInterop);
 
 }  // namespace
