@@ -10,12 +10,11 @@ namespace edist::dist {
 
 namespace {
 
-// The send queue's accounting uses the term size without the atom cache: an upper bound of
-// what the message will take, known before it is encoded.
+// The send queue's accounting before a message is encoded: the payload's size without the
+// atom cache (an upper bound) plus room for the control tuple. Once encoded, the exact size
+// replaces it.
 std::size_t estimate(const dist_message& m) {
-  std::size_t n = 16 + etf::encoded_size(to_term(m.control), true);
-  if (m.payload) n += etf::encoded_size(*m.payload, true);
-  return n;
+  return 256 + (m.payload ? etf::encoded_size(*m.payload, true) : 0);
 }
 
 }  // namespace
@@ -108,10 +107,11 @@ void connection::pump() {
       auto [msg, size] = std::move(l.waiting.front());
       l.waiting.pop_front();
       encoder_.encode(msg, *l.current);
-      released += size;
+      queued_ = queued_ - std::min(queued_, size) + l.current->remaining();
     }
     const auto parts = l.current->next_packet();
     std::span<const std::uint8_t> list[3] = {parts[0], parts[1], parts[2]};
+    released += parts[0].size() + parts[1].size() + parts[2].size();
     if (auto ec = stream_->send_parts(list); ec) {
       close_detail_ = "sending: " + ec.message();
       stream_->close(ec);

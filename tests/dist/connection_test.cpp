@@ -138,6 +138,7 @@ TEST(ConnectionSend, SmallMessagesOvertakeABigOneFromAnotherSender) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(*rb.messages[i].payload, term(i)) << i;
   EXPECT_TRUE(rb.messages[20].payload->is_binary());
   EXPECT_EQ(rb.messages[20].payload->binary_bytes().size(), std::size_t{8} << 20);
+  EXPECT_EQ(a->queued_bytes(), 0u);  // the accounting returns exactly to zero
   a->close();
   b->close();
   io.run_for(50ms);

@@ -29,11 +29,14 @@ std::vector<bytes> packets_of(packet_encoder& enc, const dist_message& m) {
   enc.encode(m, out);
   std::vector<bytes> packets;
   while (!out.done()) {
+    const std::size_t before = out.remaining();
     auto parts = out.next_packet();
     bytes p;
     for (auto part : parts) p.insert(p.end(), part.begin(), part.end());
+    EXPECT_EQ(before - out.remaining(), p.size());  // remaining() counts exactly
     packets.push_back(std::move(p));
   }
+  EXPECT_EQ(out.remaining(), 0u);
   return packets;
 }
 

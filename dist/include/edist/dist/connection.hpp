@@ -46,7 +46,9 @@ struct connection_options {
   packet_stream_options stream{};
   packet_decoder_limits decode{};
   std::size_t fragment_size = default_fragment_size;
-  // Bytes of messages accepted by send() and not yet handed to the transport.
+  // Bytes of messages accepted by send() and not yet handed to the transport (estimated
+  // before a message is encoded, exact after). One message larger than this is still
+  // accepted when the queue is empty.
   std::size_t max_send_queue = std::size_t{64} << 20;
   // How much the sender keeps queued at the transport; smaller interleaves more finely.
   std::size_t write_high_water = 256 * 1024;

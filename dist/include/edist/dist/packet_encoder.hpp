@@ -29,9 +29,12 @@ class outgoing_message {
   using parts = std::array<std::span<const std::uint8_t>, 3>;
 
   bool done() const noexcept { return offset_ >= data_.size() && !first_pending_; }
-  // Bytes still to be emitted (close to the sum of the remaining packets' sizes).
+  // Bytes still to be emitted: the sum of the remaining packets' sizes.
   std::size_t remaining() const noexcept {
-    return data_.size() - offset_ + (first_pending_ ? header_.size() : 0);
+    const std::size_t packets = static_cast<std::size_t>(next_fragment_id_);
+    const std::size_t prefixes =
+        first_pending_ ? header_.size() + (packets - 1) * cont_.size() : packets * cont_.size();
+    return data_.size() - offset_ + prefixes;
   }
   bool fragmented() const noexcept { return fragment_count_ > 1; }
 
