@@ -51,6 +51,12 @@ TEST(TextParse, Atoms) {
   EXPECT_EQ(parse("maybe"), "maybe"_atom);
   EXPECT_EQ(parse("true"), term(true));
   EXPECT_EQ(parse(std::string(255, 'a')), atom(std::string(255, 'a')));
+  // erl_scan refuses these two code points, but an atom may hold them and prints them as they
+  // are; its text must read back.
+  EXPECT_EQ(parse("'\\x{FFFE}\\x{FFFF}'"), atom("\uFFFE\uFFFF"));
+  EXPECT_EQ(parse(to_erlang_string(atom("a\uFFFE"))), atom("a\uFFFE"));
+  EXPECT_EQ(parse(to_erlang_string(atom("\U0010FFFF\u00A0\u0080"))),
+            atom("\U0010FFFF\u00A0\u0080"));
 }
 
 TEST(TextParse, Integers) {

@@ -20,7 +20,10 @@
 //   than 32 keys that is not in term order. Elixir prints arrival order.
 // - Funs: fun M:F/A and #Fun<M.INDEX.UNIQ> in Erlang syntax; &M.f/A and
 //   #Function<INDEX.UNIQ/ARITY in M> in Elixir syntax (Elixir adds the name of the enclosing
-//   function, which only the node that loaded the module knows).
+//   function, which only the node that loaded the module knows). BEAM writes fun M:F/A itself,
+//   not io_lib: reserved words stay bare (fun erlang:and/2), and where BEAM shows the UTF-8
+//   bytes of a non-ASCII atom as Latin-1 characters, this shows the characters.
+// - NaN and infinities (only C++ can make them) print as nan, inf and -inf.
 // - Elixir structs (maps with a __struct__ key) print as plain maps, as Elixir does when the
 //   struct's module is not loaded.
 // - Non-ASCII atoms in Elixir syntax: bare (:ünï) when every character is a Latin-script letter
@@ -35,6 +38,8 @@
 //   (<<"abc">>, <<1,2:4>>, <<"é"/utf8>>, <<1:16/little>>, <<1.5/float>>), tuples, lists
 //   (also [H|T]), maps. Whitespace and %-comments may surround it, and a final '.' is allowed.
 // - Pids, ports, references, funs, records and variables have no term syntax and are errors.
+// - Slightly more is accepted than erl_scan takes: U+FFFE and U+FFFF in strings and quoted
+//   atoms (an atom holding them prints them as they are, so its text must read back).
 // - Positions: line and column start at 1; columns count Unicode code points; offset is in
 //   bytes. The input must be UTF-8.
 // - The parser does not recurse: nesting, input size, integer digits and binary sizes are
