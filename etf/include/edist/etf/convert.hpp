@@ -236,10 +236,15 @@ struct term_traits<std::optional<T>> {
     return v ? make_term(*v) : term::atom("undefined");
   }
   static std::optional<std::optional<T>> from_term(const term& t) {
-    if (t.is_atom("undefined") || t.is_atom("nil")) return std::optional<T>{};
-    auto v = term_traits<T>::from_term(t);
-    if (!v) return std::nullopt;
-    return std::optional<T>{std::move(*v)};
+    // Built in place: GCC 12 at -O2 wrongly warns (maybe-uninitialized) when a disengaged
+    // inner optional is moved into the outer one.
+    std::optional<std::optional<T>> out;
+    if (t.is_atom("undefined") || t.is_atom("nil")) {
+      out.emplace();
+    } else if (auto v = term_traits<T>::from_term(t)) {
+      out.emplace(std::in_place, std::move(*v));
+    }
+    return out;
   }
 };
 
