@@ -17,6 +17,7 @@
 #include <new>
 #include <vector>
 
+#include "small_stack.hpp"
 #include "tags.hpp"
 #include "term_access.hpp"
 #include "term_nodes.hpp"
@@ -128,6 +129,67 @@ std::optional<double> parse_old_float(const byte* p) noexcept {
   return value;
 }
 
+// A term that lives entirely inside its 16 bytes: equal exactly when the bytes are equal.
+inline bool is_immediate(const term& t) noexcept {
+  switch (t.type()) {
+    case kind::integer:
+    case kind::float_:
+    case kind::nil:
+      return true;
+    case kind::atom:
+      return access::atom_text(t).size() <= access::inline_atom_capacity;
+    default:
+      return false;
+  }
+}
+
+// operator< with the common cases of map keys (integers, atoms) done inline.
+inline bool key_less(const term& a, const term& b) noexcept {
+  if (a.type() == kind::integer && b.type() == kind::integer) {
+    return access::int_value(a) < access::int_value(b);
+  }
+  if (a.type() == kind::atom && b.type() == kind::atom) {
+    return access::atom_text(a) < access::atom_text(b);
+  }
+  return a < b;
+}
+
+std::uint64_t key_hash(const term& t) noexcept {
+  if (!is_immediate(t)) return t.hash();
+  std::uint64_t w[2];
+  std::memcpy(w, &t, 16);
+  std::uint64_t h = (w[0] ^ (w[1] * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+  return h ^ (h >> 31);
+}
+
+// True when two of the n keys are exactly equal (=:=). Small maps compare pairwise; larger
+// ones go through an open-addressing table of key hashes.
+bool has_duplicate_key(const term_pair* e, std::uint32_t n) {
+  if (n <= 8) {
+    for (std::uint32_t i = 1; i < n; ++i) {
+      for (std::uint32_t j = 0; j < i; ++j) {
+        if (e[i].first == e[j].first) return true;
+      }
+    }
+    return false;
+  }
+  std::size_t size = std::bit_ceil(std::size_t{n} * 2);
+  std::vector<std::uint32_t> slots(size, 0);  // index + 1 of the key in the slot, 0 if empty
+  std::vector<std::uint64_t> hashes(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::uint64_t h = hashes[i] = key_hash(e[i].first);
+    for (std::size_t s = h & (size - 1);; s = (s + 1) & (size - 1)) {
+      if (slots[s] == 0) {
+        slots[s] = i + 1;
+        break;
+      }
+      std::uint32_t j = slots[s] - 1;
+      if (hashes[j] == h && e[j].first == e[i].first) return true;
+    }
+  }
+  return false;
+}
+
 enum class frame_kind : std::uint8_t { tuple, list, list_tail, map, free_vars };
 
 struct frame {
@@ -147,6 +209,11 @@ class decoder {
  public:
   decoder(const decode_options& options, const std::shared_ptr<const void>* owner) noexcept
       : opts_(options), lim_(options.limits), owner_(owner) {}
+  decoder(const decoder&) = delete;
+  decoder& operator=(const decoder&) = delete;
+  ~decoder() {
+    for (detail::atom_node* n : recent_atoms_) drop_recent(n);
+  }
 
   decode_result run(std::span<const byte> input);
 
@@ -178,16 +245,24 @@ class decoder {
   }
   bool finish_container(frame& f, const byte* p);
 
+  // Gives back the reference a recent-atom slot holds.
+  static void drop_recent(detail::atom_node* n) noexcept {
+    if (n == nullptr) return;
+    term t;
+    access::set_heap_atom(t, n);  // t's destructor releases it
+  }
+
   const decode_options& opts_;
   const decode_limits& lim_;
   const std::shared_ptr<const void>* owner_;  // null: copy every binary
   const byte* base_ = nullptr;                // start of the bytes being decoded
-  std::vector<frame> stack_;
+  detail::small_stack<frame, 24> stack_;
   std::size_t elements_ = 1;
   errc error_ = errc::ok;
   const byte* error_at_ = nullptr;
-  // Recently made heap atoms: a list of pids from one node shares one node-name atom.
-  std::array<term, 4> recent_atoms_{};
+  // Recently made heap atoms, each with a reference held: a list of pids from one node shares
+  // one node-name atom. Raw pointers, so that a decode that makes no long atom pays nothing.
+  std::array<detail::atom_node*, 4> recent_atoms_{};
   unsigned recent_next_ = 0;
 };
 
@@ -197,16 +272,20 @@ const byte* decoder::store_utf8_atom(const byte* text, std::size_t size, term& o
     return text + size;
   }
   std::string_view view(reinterpret_cast<const char*>(text), size);
-  for (const term& a : recent_atoms_) {
-    if (a.is_atom() && access::atom_text(a) == view) {
-      out = a;
+  for (detail::atom_node* a : recent_atoms_) {
+    if (a != nullptr && a->text() == view) {
+      a->refs.fetch_add(1, std::memory_order_relaxed);
+      access::set_heap_atom(out, a);
       return text + size;
     }
   }
   auto* n = detail::allocate_node<detail::atom_node>(size, static_cast<std::uint32_t>(size));
   std::memcpy(detail::trailing<char>(n), text, size);
   access::set_heap_atom(out, n);
-  recent_atoms_[recent_next_++ % recent_atoms_.size()] = out;
+  detail::atom_node*& slot = recent_atoms_[recent_next_++ % recent_atoms_.size()];
+  drop_recent(slot);
+  n->refs.fetch_add(1, std::memory_order_relaxed);
+  slot = n;
   return text + size;
 }
 
@@ -391,24 +470,19 @@ bool decoder::finish_container(frame& f, const byte* p) {
     }
     case frame_kind::map: {
       auto& node = access::mutable_node_of<detail::map_node>(*f.container);
-      term_pair* e = node.entries();
+      const term_pair* e = node.entries();
       bool sorted = true;
       for (std::uint32_t i = 1; i < node.size; ++i) {
-        if (!(e[i - 1].first < e[i].first)) {
+        if (!key_less(e[i - 1].first, e[i].first)) {
           sorted = false;
           break;
         }
       }
-      if (!sorted) {
-        std::vector<const term*> keys(node.size);
-        for (std::uint32_t i = 0; i < node.size; ++i) keys[i] = &e[i].first;
-        std::sort(keys.begin(), keys.end(), [](const term* a, const term* b) { return *a < *b; });
-        for (std::size_t i = 1; i < keys.size(); ++i) {
-          if (*keys[i - 1] == *keys[i]) {
-            fail(errc::duplicate_map_key, base_ + f.start);
-            return false;
-          }
-        }
+      // Keys in strictly increasing order cannot repeat; otherwise (BEAM's hash order for more
+      // than 32 keys, atom-index order in OTP 26+) look for a repeat.
+      if (!sorted && has_duplicate_key(e, node.size)) {
+        fail(errc::duplicate_map_key, base_ + f.start);
+        return false;
       }
       node.sorted = sorted;
       return true;
@@ -476,8 +550,8 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         if (static_cast<std::size_t>(end - p) < n) return fail(errc::truncated, at);
         if (n == 0) break;
         if (!reserve_elements(n, at)) return nullptr;
-        auto* node = detail::allocate_node<detail::list_node>(
-            n * sizeof(term), static_cast<std::uint32_t>(n), term());
+        auto* node = detail::allocate_node<detail::list_node>(n * sizeof(term),
+                                                              static_cast<std::uint32_t>(n));
         term* e = node->elements();
         for (std::size_t i = 0; i < n; ++i) {
           new (e + i) term();
@@ -545,8 +619,8 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         // LIST_EXT with no elements is just its tail.
         if (n == 0) continue;
         if (!reserve_elements(n, at)) return nullptr;
-        auto* node = detail::allocate_node<detail::list_node>(
-            n * sizeof(term), static_cast<std::uint32_t>(n), term());
+        auto* node = detail::allocate_node<detail::list_node>(n * sizeof(term),
+                                                              static_cast<std::uint32_t>(n));
         term* e = node->elements();
         for (std::size_t i = 0; i < n; ++i) new (e + i) term();
         access::set_node(*dest, kind::list, node);
@@ -667,17 +741,58 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         if (f.kind == frame_kind::map) {
           term_pair& e = static_cast<term_pair*>(f.slots)[i / 2];
           dest = (i & 1) != 0 ? &e.second : &e.first;
-        } else {
-          dest = static_cast<term*>(f.slots) + i;
+          break;
+        }
+        dest = static_cast<term*>(f.slots) + i;
+        // Runs of small integers and nils (byte lists, counters, tuples of numbers) are taken
+        // here without a round through the dispatch above.
+        if (end - p >= 2 && *p == tag::small_integer) {
+          access::set_int(*dest, p[1]);
+          p += 2;
+          continue;
+        }
+        if (end - p >= 5 && *p == tag::integer) {
+          access::set_int(*dest, static_cast<std::int32_t>(load_u32(p + 1)));
+          p += 5;
+          continue;
+        }
+        if (p < end && *p == tag::nil) {
+          ++p;
+          continue;
+        }
+        // Short ASCII atoms (record tags, keys, ok/error) and floats likewise.
+        if (end - p >= 2 && *p == tag::small_atom_utf8 && p[1] <= access::inline_atom_capacity &&
+            static_cast<std::size_t>(end - p) >= 2u + p[1] && all_ascii(p + 2, p[1])) {
+          access::set_inline_atom(*dest, p + 2, p[1]);
+          p += 2 + p[1];
+          continue;
+        }
+        if (end - p >= 9 && *p == tag::new_float) {
+          double d = std::bit_cast<double>(load_u64(p + 1));
+          if (std::isfinite(d)) {
+            access::set_float(*dest, d);
+            p += 9;
+            continue;
+          }
         }
         break;
       }
       if (f.kind == frame_kind::list) {
+        // A proper list: its tail is NIL_EXT, and the tail slot holds nil already.
+        if (p < end && *p == tag::nil) {
+          ++p;
+          stack_.pop_back();
+          continue;
+        }
         f.kind = frame_kind::list_tail;
         dest = &access::mutable_node_of<detail::list_node>(*f.container).tail;
         break;
       }
-      if (!finish_container(f, p)) return nullptr;
+      if (f.kind == frame_kind::map ||
+          (f.kind == frame_kind::list_tail &&
+           access::node_of<detail::list_node>(*f.container).tail.type() == kind::list)) {
+        if (!finish_container(f, p)) return nullptr;
+      }
       stack_.pop_back();
     }
   }

@@ -81,9 +81,10 @@ class vector_sink {
   void grow(std::size_t n) {
     std::size_t at = pos();
     std::size_t written = at - start_;
-    // Doubling what this encode has written keeps growth amortised; resize() may reallocate,
-    // so the cursor is rebuilt from the offset.
-    v_.resize(at + std::max({n, written, std::size_t{256}}));
+    // Reallocation doubles what this encode has written, so it stays amortised; within the
+    // capacity the vector is extended in small steps, because resize() zero-fills what it adds.
+    if (v_.capacity() - at < n) v_.reserve(at + std::max({n, written, std::size_t{256}}));
+    v_.resize(std::min(v_.capacity(), at + std::max(n, std::size_t{64})));
     cur_ = v_.data() + at;
     lim_ = v_.data() + v_.size();
   }
@@ -200,6 +201,36 @@ class walker {
     s_.u32(f.id);
     s_.u32(f.serial);
     s_.u32(f.creation);
+  }
+
+  // Writes t when it lives inside its 16 bytes and needs no atom-cache lookup; false otherwise.
+  bool write_immediate(const term& t) {
+    switch (t.type()) {
+      case kind::integer:
+        integer(access::int_value(t));
+        return true;
+      case kind::float_:
+        s_.ensure(9);
+        s_.u8(tag::new_float);
+        s_.u64(std::bit_cast<std::uint64_t>(access::float_value(t)));
+        return true;
+      case kind::nil:
+        s_.ensure(1);
+        s_.u8(tag::nil);
+        return true;
+      case kind::atom: {
+        if (o_.atom_cache != nullptr) return false;
+        std::string_view text = access::atom_text(t);
+        if (text.size() > access::inline_atom_capacity) return false;
+        s_.ensure(2 + text.size());
+        s_.u8(tag::small_atom_utf8);
+        s_.u8(static_cast<byte>(text.size()));
+        s_.bytes(text.data(), text.size());
+        return true;
+      }
+      default:
+        return false;
+    }
   }
 
   // True when t is a proper list that BEAM writes as STRING_EXT.
@@ -387,6 +418,10 @@ void walker<Sink>::write(const term& root) {
         }
       } else {
         auto* e = static_cast<const term*>(f.cur);
+        // Runs of integers, short atoms, floats and nils are written here, without a round
+        // through the dispatch above.
+        while (e != f.end && write_immediate(*e)) ++e;
+        f.cur = e;
         if (e != f.end) {
           t = e;
           f.cur = e + 1;

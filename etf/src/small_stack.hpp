@@ -1,40 +1,49 @@
 // A stack that keeps its first N entries inline, so that the codec does not allocate for the
-// nesting depth of ordinary terms (private to the etf library).
+// nesting depth of ordinary terms, and doubles into the heap beyond (private to the etf
+// library).
 #pragma once
 
-#include <array>
 #include <cstddef>
+#include <cstring>
+#include <memory>
 #include <type_traits>
-#include <vector>
 
 namespace edist::etf::detail {
 
 template <class T, std::size_t N>
 class small_stack {
-  static_assert(std::is_trivially_copyable_v<T>);
+  static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_default_constructible_v<T>);
 
  public:
+  small_stack() noexcept = default;
+  small_stack(const small_stack&) = delete;
+  small_stack& operator=(const small_stack&) = delete;
+
   bool empty() const noexcept { return size_ == 0; }
   std::size_t size() const noexcept { return size_; }
-  T& back() noexcept { return data()[size_ - 1]; }
+  T& back() noexcept { return data_[size_ - 1]; }
   void pop_back() noexcept { --size_; }
   void clear() noexcept { size_ = 0; }
   void push_back(const T& v) {
-    if (size_ < N) {
-      inline_[size_++] = v;
-      return;
-    }
-    if (size_ == N) heap_.assign(inline_.begin(), inline_.end());
-    heap_.resize(size_ + 1);
-    heap_[size_++] = v;
+    if (size_ == capacity_) grow();
+    data_[size_++] = v;
   }
 
  private:
-  T* data() noexcept { return size_ <= N ? inline_.data() : heap_.data(); }
+  void grow() {
+    std::size_t capacity = capacity_ * 2;
+    auto bigger = std::make_unique_for_overwrite<T[]>(capacity);
+    std::memcpy(bigger.get(), data_, size_ * sizeof(T));
+    heap_ = std::move(bigger);
+    data_ = heap_.get();
+    capacity_ = capacity;
+  }
 
-  std::array<T, N> inline_;
-  std::vector<T> heap_;
+  T inline_[N];
+  std::unique_ptr<T[]> heap_;
+  T* data_ = inline_;
   std::size_t size_ = 0;
+  std::size_t capacity_ = N;
 };
 
 }  // namespace edist::etf::detail

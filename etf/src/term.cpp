@@ -47,105 +47,98 @@ std::string_view to_string(kind k) noexcept {
 
 namespace detail {
 
+// Destroys nodes without recursing along the last child of each node, so that long chains
+// ({{{...}}}, [[[...]]], #{k => #{k => ...}}, deep improper lists) are freed in a loop: only
+// the other node-holding children of a node recurse.
 void destroy(node* n) noexcept {
-  switch (n->k) {
-    case kind::atom:
-      static_cast<atom_node*>(n)->~atom_node();
-      break;
-    case kind::big_integer:
-      static_cast<big_node*>(n)->~big_node();
-      break;
-    case kind::tuple: {
-      auto* t = static_cast<tuple_node*>(n);
-      std::destroy_n(t->elements(), t->size);
-      t->~tuple_node();
-      break;
+  while (n != nullptr) {
+    node* next = nullptr;
+    auto release = [&next](term& t) noexcept {
+      node* last = term_builder_access::release_deferred(t);
+      if (last == nullptr) return;
+      if (next != nullptr) destroy(next);
+      next = last;
+    };
+    const std::uint8_t pool_class = n->pool_class;
+    switch (n->k) {
+      case kind::atom:
+        static_cast<atom_node*>(n)->~atom_node();
+        break;
+      case kind::big_integer:
+        static_cast<big_node*>(n)->~big_node();
+        break;
+      case kind::tuple: {
+        auto* t = static_cast<tuple_node*>(n);
+        for (std::uint32_t i = 0; i < t->size; ++i) release(t->elements()[i]);
+        t->~tuple_node();  // the elements are nil now: nothing left to destroy
+        break;
+      }
+      case kind::list: {
+        auto* l = static_cast<list_node*>(n);
+        for (std::uint32_t i = 0; i < l->size; ++i) release(l->elements()[i]);
+        release(l->tail);
+        l->~list_node();
+        break;
+      }
+      case kind::map: {
+        auto* m = static_cast<map_node*>(n);
+        for (std::uint32_t i = 0; i < m->size; ++i) {
+          release(m->entries()[i].first);
+          release(m->entries()[i].second);
+        }
+        m->~map_node();
+        break;
+      }
+      case kind::binary:
+      case kind::bitstring:
+        static_cast<binary_node*>(n)->~binary_node();
+        break;
+      case kind::pid:
+        static_cast<pid_node*>(n)->~pid_node();
+        break;
+      case kind::port:
+        static_cast<port_node*>(n)->~port_node();
+        break;
+      case kind::reference:
+        static_cast<reference_node*>(n)->~reference_node();
+        break;
+      case kind::fun: {
+        auto* f = static_cast<fun_node*>(n);
+        for (term& v : f->fields.free_vars) release(v);
+        f->~fun_node();
+        break;
+      }
+      default:
+        break;
     }
-    case kind::list: {
-      auto* l = static_cast<list_node*>(n);
-      std::destroy_n(l->elements(), l->size);
-      l->~list_node();
-      break;
-    }
-    case kind::map: {
-      auto* m = static_cast<map_node*>(n);
-      std::destroy_n(m->entries(), m->size);
-      m->~map_node();
-      break;
-    }
-    case kind::binary:
-    case kind::bitstring:
-      static_cast<binary_node*>(n)->~binary_node();
-      break;
-    case kind::pid:
-      static_cast<pid_node*>(n)->~pid_node();
-      break;
-    case kind::port:
-      static_cast<port_node*>(n)->~port_node();
-      break;
-    case kind::reference:
-      static_cast<reference_node*>(n)->~reference_node();
-      break;
-    case kind::fun:
-      static_cast<fun_node*>(n)->~fun_node();
-      break;
-    default:
-      break;
+    node_deallocate(static_cast<void*>(n), pool_class);
+    n = next;
   }
-  ::operator delete(static_cast<void*>(n));
 }
 
 }  // namespace detail
 
 // ---- Lifetime ---------------------------------------------------------------------------------
 
-bool term::holds_node() const noexcept {
-  switch (type()) {
-    case kind::integer:
-    case kind::float_:
-    case kind::nil:
-      return false;
-    case kind::atom:
-      return bytes_[1] == heap_atom_marker;
-    default:
-      return true;
+void term::retain_node() const noexcept {
+  node_ptr()->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+void term::release_node() noexcept {
+  node* n = node_ptr();
+  // The last owner needs no atomic read-modify-write: nobody else can reach the node any more.
+  if (n->refs.load(std::memory_order_acquire) == 1 ||
+      n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    destroy(n);
   }
 }
 
 void term::retain() const noexcept {
-  if (holds_node()) node_ptr()->refs.fetch_add(1, std::memory_order_relaxed);
+  if (holds_node()) retain_node();
 }
 
 void term::release() noexcept {
-  if (!holds_node()) return;
-  node* n = node_ptr();
-  if (n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(n);
-}
-
-term::term(const term& other) noexcept : bytes_(other.bytes_) {
-  retain();
-}
-term::term(term&& other) noexcept : bytes_(other.bytes_) {
-  other.set_kind(kind::nil);
-}
-term& term::operator=(const term& other) noexcept {
-  if (this != &other) {
-    other.retain();
-    release();
-    bytes_ = other.bytes_;
-  }
-  return *this;
-}
-term& term::operator=(term&& other) noexcept {
-  if (this != &other) {
-    release();
-    bytes_ = other.bytes_;
-    other.set_kind(kind::nil);
-  }
-  return *this;
-}
-term::~term() {
-  release();
+  if (holds_node()) release_node();
 }
 
 // ---- Numbers ----------------------------------------------------------------------------------

@@ -48,6 +48,19 @@ class term_builder_access {
     }
     return {reinterpret_cast<const char*>(t.bytes_.data() + 2), t.bytes_[1]};
   }
+  // Drops t's reference and leaves t nil. When that was the last reference, the node is handed
+  // back to the caller to destroy (so that destruction can iterate instead of recurse).
+  static detail::node* release_deferred(term& t) noexcept {
+    if (!t.holds_node()) return nullptr;
+    detail::node* n = t.node_ptr();
+    t.set_kind(kind::nil);
+    if (n->refs.load(std::memory_order_acquire) == 1 ||
+        n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      return n;
+    }
+    return nullptr;
+  }
+
   template <class N>
   static const N& node_of(const term& t) noexcept {
     return *static_cast<const N*>(t.node_ptr());

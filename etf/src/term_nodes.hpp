@@ -8,20 +8,26 @@
 #include <edist/etf/term.hpp>
 #include <new>
 
+#include "node_pool.hpp"
+
 namespace edist::etf::detail {
 
 struct node {
   mutable std::atomic<std::uint32_t> refs{1};
   kind k;
+  std::uint8_t pool_class = 0;  // how the memory goes back (node_pool.hpp)
   explicit node(kind kk) noexcept : k(kk) {}
 };
 
 // Allocates a node of type N followed by `trailing` bytes of payload, constructed with args.
 template <class N, class... Args>
 N* allocate_node(std::size_t trailing, Args&&... args) {
-  static_assert(alignof(N) <= alignof(std::max_align_t));
-  void* memory = ::operator new(sizeof(N) + trailing);
-  return new (memory) N(std::forward<Args>(args)...);
+  static_assert(alignof(N) <= 16);
+  std::uint8_t size_class;
+  void* memory = node_allocate(sizeof(N) + trailing, size_class);
+  N* n = new (memory) N(std::forward<Args>(args)...);
+  n->pool_class = size_class;
+  return n;
 }
 
 template <class T, class N>
@@ -59,6 +65,8 @@ struct alignas(8) list_node : node {
   std::uint32_t size;  // at least 1
   term tail;
   list_node(std::uint32_t n, term t) noexcept : node(kind::list), size(n), tail(std::move(t)) {}
+  // With a nil tail, to be set later (the decoder fills it in place).
+  explicit list_node(std::uint32_t n) noexcept : node(kind::list), size(n) {}
   term* elements() noexcept { return trailing<term>(this); }
   const term* elements() const noexcept { return trailing<term>(this); }
 };

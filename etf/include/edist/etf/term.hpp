@@ -95,11 +95,30 @@ class term {
  public:
   // The default term is nil ([]).
   term() noexcept { set_kind(kind::nil); }
-  term(const term& other) noexcept;
-  term(term&& other) noexcept;
-  term& operator=(const term& other) noexcept;
-  term& operator=(term&& other) noexcept;
-  ~term();
+  // Inline: most terms hold no node, and for those copying and destroying is a few moves.
+  term(const term& other) noexcept : bytes_(other.bytes_) {
+    if (holds_node()) retain_node();
+  }
+  term(term&& other) noexcept : bytes_(other.bytes_) { other.set_kind(kind::nil); }
+  term& operator=(const term& other) noexcept {
+    if (this != &other) {
+      if (other.holds_node()) other.retain_node();
+      if (holds_node()) release_node();
+      bytes_ = other.bytes_;
+    }
+    return *this;
+  }
+  term& operator=(term&& other) noexcept {
+    if (this != &other) {
+      if (holds_node()) release_node();
+      bytes_ = other.bytes_;
+      other.set_kind(kind::nil);
+    }
+    return *this;
+  }
+  ~term() {
+    if (holds_node()) release_node();
+  }
 
   // Numbers and booleans convert implicitly, so term t = 42; and tuple(ok, 3.5) read naturally.
   template <class I>
@@ -297,7 +316,21 @@ class term {
     store_word(v);
   }
   void init_uint(std::uint64_t v);
-  bool holds_node() const noexcept;
+  bool holds_node() const noexcept {
+    switch (type()) {
+      case kind::integer:
+      case kind::float_:
+      case kind::nil:
+        return false;
+      case kind::atom:
+        return bytes_[1] == heap_atom_marker;
+      default:
+        return true;
+    }
+  }
+  // Reference counting of the node this term holds (holds_node() must be true).
+  void retain_node() const noexcept;
+  void release_node() noexcept;
   detail::node* node_ptr() const noexcept { return load_word<detail::node*>(); }
   void adopt(kind k, detail::node* n) noexcept {
     set_kind(k);
