@@ -173,7 +173,9 @@ TEST_P(CodecInterop, CorpusRoundTripsByteExact) {
 
     auto dc = decode(compressed);
     ASSERT_FALSE(dc.error) << dc.error.message() << " at " << dc.error_offset;
-    EXPECT_TRUE(dc.value == d.value) << difference(d.value, dc.value);
+    // Compared through our encoding: the corpus nests 3000 deep, and term comparison recurses
+    // (too deep for a sanitizer build's stack).
+    EXPECT_TRUE(term_to_binary(dc.value, plain_options) == again) << "compressed form differs";
     encode_options z = plain_options;
     z.compression_level = level;
     bytes our_compressed = term_to_binary(d.value, z);

@@ -161,20 +161,34 @@ class random_term_generator {
 
   term random_identifier() {
     switch (below(4)) {
-      case 0:
-        return term::pid(random_node(), static_cast<std::uint32_t>(below(1u << 28)),
-                         static_cast<std::uint32_t>(below(8)), static_cast<std::uint32_t>(bits()));
-      case 1:
-        return term::port(random_node(), chance(30) ? bits() : below(1u << 28),
-                          static_cast<std::uint32_t>(bits()));
+      // Every random draw is a statement of its own: the order in which function arguments are
+      // evaluated differs between compilers, and the same seed must give the same terms.
+      case 0: {
+        term node = random_node();
+        auto id = static_cast<std::uint32_t>(below(1u << 28));
+        auto serial = static_cast<std::uint32_t>(below(8));
+        auto creation = static_cast<std::uint32_t>(bits());
+        return term::pid(node, id, serial, creation);
+      }
+      case 1: {
+        term node = random_node();
+        std::uint64_t id = chance(30) ? bits() : below(1u << 28);
+        auto creation = static_cast<std::uint32_t>(bits());
+        return term::port(node, id, creation);
+      }
       case 2: {
         std::vector<std::uint32_t> words(1 + below(5));
         for (auto& w : words) w = static_cast<std::uint32_t>(bits());
-        return term::reference(random_node(), static_cast<std::uint32_t>(bits()), words);
+        term node = random_node();
+        auto creation = static_cast<std::uint32_t>(bits());
+        return term::reference(node, creation, words);
       }
-      default:
-        return term::export_fun(random_atom(), random_atom(),
-                                static_cast<std::uint8_t>(below(256)));
+      default: {
+        term module = random_atom();
+        term function = random_atom();
+        auto arity = static_cast<std::uint8_t>(below(256));
+        return term::export_fun(module, function, arity);
+      }
     }
   }
 
@@ -217,9 +231,9 @@ class random_term_generator {
         if (opts_.large_values && chance(10)) n = 33 + below(40);  // a hash map in BEAM
         std::vector<term_pair> entries;
         for (std::size_t i = 0; i < n; ++i) {
-          entries.emplace_back(
-              depth + 1 < opts_.max_depth && chance(20) ? make(depth + 1) : random_scalar(),
-              make(depth + 1));
+          term key = depth + 1 < opts_.max_depth && chance(20) ? make(depth + 1) : random_scalar();
+          term value = make(depth + 1);
+          entries.emplace_back(std::move(key), std::move(value));
         }
         return term::map(std::move(entries));
       }
@@ -229,15 +243,19 @@ class random_term_generator {
         for (auto& u : uniq) u = static_cast<std::uint8_t>(bits());
         std::vector<term> free_vars(below(4));
         for (auto& v : free_vars) v = make(depth + 1);
-        return term::closure(static_cast<std::uint8_t>(below(5)), uniq,
-                             static_cast<std::uint32_t>(below(100)), random_atom(),
-                             term(static_cast<std::int64_t>(below(100))),
-                             term(static_cast<std::int64_t>(static_cast<std::int32_t>(bits()))),
-                             opts_.fun_pid.is_pid()
-                                 ? opts_.fun_pid
-                                 : term::pid(random_node(), static_cast<std::uint32_t>(below(1000)),
-                                             0, static_cast<std::uint32_t>(bits())),
-                             free_vars);
+        auto arity = static_cast<std::uint8_t>(below(5));
+        auto index = static_cast<std::uint32_t>(below(100));
+        term module = random_atom();
+        term old_index(static_cast<std::int64_t>(below(100)));
+        term old_uniq(static_cast<std::int64_t>(static_cast<std::int32_t>(bits())));
+        term creator = opts_.fun_pid;
+        if (!creator.is_pid()) {
+          term node = random_node();
+          auto id = static_cast<std::uint32_t>(below(1000));
+          auto creation = static_cast<std::uint32_t>(bits());
+          creator = term::pid(node, id, 0, creation);
+        }
+        return term::closure(arity, uniq, index, module, old_index, old_uniq, creator, free_vars);
       }
     }
   }
