@@ -267,6 +267,93 @@ TEST_P(NodeInterop, MonitorsAcrossNodes) {
             "ok");
   EXPECT_EQ(*helper.receive(10s),
             term::tuple({atom("DOWN"), ref, atom("process"), bp, atom("killed")}));
+
+  // The C++ side monitors a name nobody holds on the BEAM node: with EXIT_PAYLOAD negotiated
+  // BEAM answers at once with PAYLOAD_MONITOR_P_EXIT, naming the monitored name.
+  const term nobody = term::tuple({atom("nobody"), beam_atom()});
+  term nref = helper.monitor(nobody);
+  EXPECT_EQ(*helper.receive(10s),
+            term::tuple({atom("DOWN"), nref, atom("process"), nobody, atom("noproc")}));
+
+  // exit/2 from BEAM arrives as PAYLOAD_EXIT2; a trapping process gets it as a message.
+  helper.trap_exit(true);
+  EXPECT_EQ(beam.eval("exit(get(h), because), ok"), "ok");
+  auto ex = helper.receive(10s);
+  ASSERT_TRUE(ex);
+  ASSERT_TRUE(ex->is_tuple(3));
+  EXPECT_EQ((*ex)[0], atom("EXIT"));
+  EXPECT_TRUE((*ex)[1].is_pid());
+  EXPECT_EQ((*ex)[2], atom("because"));
+}
+
+// Node.spawn/4 from C++: spawn requests to the BEAM node, with monitor and link, the new
+// process running with our io sink as its group leader.
+TEST_P(NodeInterop, SpawnOnBeamFromCpp) {
+  auto& beam = start_beam();
+  const std::string bn = beam.node_name();
+  process self = cpp().spawn();
+  // Plain spawn: the process does its work (a message to us) on the BEAM node.
+  auto r = cpp().spawn_on(self, bn, atom("erlang"), atom("send"),
+                          term::list({self.pid(), atom("hello_from_beam")}));
+  ASSERT_TRUE(r.pid.is_pid()) << r.error.is_atom();
+  EXPECT_EQ(r.pid.as_pid().node, beam_atom());
+  EXPECT_EQ(*self.receive(10s), atom("hello_from_beam"));
+
+  // With monitor: the DOWN carries the request id as its reference and the real reason.
+  auto m = cpp().spawn_on(self, bn, atom("erlang"), atom("exit"), term::list({atom("boom")}),
+                          {.monitor = true});
+  ASSERT_TRUE(m.pid.is_pid());
+  EXPECT_EQ(*self.receive(10s),
+            term::tuple({atom("DOWN"), m.req_id, atom("process"), m.pid, atom("boom")}));
+
+  // An undefined function: the spawn succeeds and the process exits with undef, as on BEAM.
+  auto u =
+      cpp().spawn_on(self, bn, atom("nomod"), atom("nofun"), term::list({}), {.monitor = true});
+  ASSERT_TRUE(u.pid.is_pid());
+  auto down = self.receive(10s);
+  ASSERT_TRUE(down);
+  ASSERT_TRUE(down->is_tuple(5));
+  EXPECT_EQ((*down)[1], u.req_id);
+  EXPECT_EQ((*down)[4], term::tuple({atom("undef"),
+                                     term::list({term::tuple({atom("nomod"), atom("nofun"),
+                                                              term::list({}), term::list({})})})}));
+
+  // With link: a trapping requester gets the exit signal.
+  self.trap_exit(true);
+  auto l = cpp().spawn_on(self, bn, atom("erlang"), atom("exit"), term::list({atom("bye")}),
+                          {.link = true});
+  ASSERT_TRUE(l.pid.is_pid());
+  EXPECT_EQ(*self.receive(10s), term::tuple({atom("EXIT"), l.pid, atom("bye")}));
+
+  // io on the far side goes to our io sink and is answered: output and input both return.
+  auto io = cpp().spawn_on(self, bn, atom("io"), atom("format"), term::list({term::list({104})}),
+                           {.monitor = true});
+  ASSERT_TRUE(io.pid.is_pid());
+  EXPECT_EQ(*self.receive(10s),
+            term::tuple({atom("DOWN"), io.req_id, atom("process"), io.pid, atom("normal")}));
+  auto in = cpp().spawn_on(self, bn, atom("io"), atom("get_line"), term::list({term::list({62})}),
+                           {.monitor = true});
+  ASSERT_TRUE(in.pid.is_pid());
+  EXPECT_EQ(*self.receive(10s),
+            term::tuple({atom("DOWN"), in.req_id, atom("process"), in.pid, atom("normal")}));
+  // The group leader BEAM reports for such a process is our io sink.
+  auto gl = cpp().spawn_on(self, bn, atom("erlang"), atom("send"),
+                           term::list({self.pid(), atom("ready")}), {});
+  ASSERT_TRUE(gl.pid.is_pid());
+  EXPECT_EQ(*self.receive(10s), atom("ready"));
+  auto info = cpp().spawn_on(self, bn, atom("timer"), atom("sleep"), term::list({term(3000)}), {});
+  ASSERT_TRUE(info.pid.is_pid());
+  self.send(term::tuple({atom("edist_test_evaluator"), beam_atom()}),
+            term::tuple({atom("pid_for"), atom("sleeper"), info.pid}));
+  EXPECT_EQ(beam.eval("receive {pid_for, sleeper, P} -> {group_leader, G} = "
+                      "process_info(P, group_leader), node(G) after 10000 -> timeout end"),
+            cpp_name());
+
+  // Errors: a node that is not there, a malformed request.
+  auto nc = cpp().spawn_on(self, "nobody@localhost", atom("erlang"), atom("node"), term::list({}));
+  EXPECT_EQ(nc.error, atom("noconnection"));
+  auto bad = cpp().spawn_on(self, bn, term(1), atom("node"), term::list({}));
+  EXPECT_EQ(bad.error, atom("badarg"));
 }
 
 TEST_P(NodeInterop, NodeShutdownDeliversNoconnection) {

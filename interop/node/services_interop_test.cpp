@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <future>
+#include <span>
 #include <thread>
 
 #include "edist/node/gen_server.hpp"
@@ -212,6 +213,99 @@ TEST_P(ServicesInterop, RexBothWays) {
   rpc::cast(self, beam_atom(), atom("erlang"), atom("send"),
             L({atom("edist_test_evaluator"), atom("cast_arrived")}));
   EXPECT_EQ(beam.eval("receive cast_arrived -> yes after 10000 -> no end"), "yes");
+}
+
+// erpc:call and rpc:call from BEAM reach C++ functions through SPAWN_REQUEST of
+// {erpc, execute_call, 4}; results, exceptions and undefined functions look as they would
+// from a BEAM node.
+TEST_P(ServicesInterop, ErpcAndRpcFromBeamReachCppFunctions) {
+  auto& beam = start_beam();
+  auto fns = cpp().rpc_functions();
+  fns->add(
+      "math", "add",
+      [](std::span<const term> a) { return term(a[0].as_int64() + a[1].as_int64()); }, 2);
+  fns->add("math", "fail", [](std::span<const term>) -> term {
+    throw rpc::exception(rpc::exception_class::error, atom("boom"));
+  });
+  fns->add("math", "toss", [](std::span<const term> a) -> term {
+    throw rpc::exception(rpc::exception_class::throw_, a[0]);
+  });
+  fns->add("math", "quit", [](std::span<const term>) -> term {
+    throw rpc::exception(rpc::exception_class::exit, atom("bye"));
+  });
+  const std::string n = q();
+  EXPECT_EQ(beam.eval("erpc:call(" + n + ", math, add, [1, 2])"), "3");
+  EXPECT_EQ(beam.eval("rpc:call(" + n + ", math, add, [40, 2])"), "42");
+  EXPECT_EQ(beam.eval("erpc:call(" + n + ", math, add, [1, 2], 5000)"), "3");
+  // Exceptions, as erpc:call raises them and rpc:call turns them into values.
+  EXPECT_EQ(beam.eval("try erpc:call(" + n + ", math, toss, [ball]) catch C:R -> {C, R} end"),
+            "{throw,ball}");
+  EXPECT_EQ(beam.eval("try erpc:call(" + n + ", math, quit, []) catch C:R -> {C, R} end"),
+            "{exit,{exception,bye}}");
+  EXPECT_EQ(beam.eval("try erpc:call(" + n +
+                      ", math, fail, []) catch error:{exception, R, _} -> "
+                      "R end"),
+            "boom");
+  EXPECT_EQ(beam.eval("rpc:call(" + n + ", math, toss, [ball])"), "ball");
+  EXPECT_EQ(beam.eval("rpc:call(" + n + ", math, quit, [])"), "{badrpc,{'EXIT',bye}}");
+  // Undefined functions: the answers a BEAM node gives for its own undefined function.
+  const std::string erpc_undef = "try erpc:call(N, foo, bar, [1]) catch C:R -> {C, R} end";
+  auto with = [](std::string expr, const std::string& node) {
+    return expr.replace(expr.find("N,"), 1, node);
+  };
+  EXPECT_EQ(beam.eval(with(erpc_undef, n)), "{error,{exception,undef,[{foo,bar,[1],[]}]}}");
+  EXPECT_EQ(beam.eval(with(erpc_undef, n)), beam.eval(with(erpc_undef, "node()")));
+  EXPECT_EQ(beam.eval("rpc:call(" + n + ", foo, bar, [1])"),
+            "{badrpc,{'EXIT',{undef,[{foo,bar,[1],[]}]}}}");
+  EXPECT_EQ(beam.eval("rpc:call(" + n + ", foo, bar, [1])"),
+            beam.eval("rpc:call(node(), foo, bar, [1])"));
+  // A function registered for two arguments is undefined with three.
+  EXPECT_EQ(beam.eval("rpc:call(" + n + ", math, add, [1, 2, 3])"),
+            "{badrpc,{'EXIT',{undef,[{math,add,[1,2,3],[]}]}}}");
+}
+
+// Spawn requests for anything but erpc: a registered C++ M:F runs as the process body, an
+// unknown one gives a process that exits with undef (as a BEAM node would), and link and
+// monitor options are honoured.
+TEST_P(ServicesInterop, SpawnRequestsFromBeam) {
+  auto& beam = start_beam();
+  std::atomic<int> runs{0};
+  cpp().rpc_functions()->add(
+      "work", "run",
+      [&](std::span<const term> a) {
+        ++runs;
+        return a[0];
+      },
+      1);
+  const std::string n = q();
+  EXPECT_EQ(beam.eval("R = erlang:spawn_request(" + n +
+                      ", work, run, [x], [monitor]), "
+                      "receive {spawn_reply, R, ok, P} when node(P) =:= " +
+                      n +
+                      " -> receive {'DOWN', R, process, P, Why} -> Why after 10000 -> nodown end; "
+                      "Other -> Other after 10000 -> noreply end"),
+            "normal");
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(beam.eval("R = erlang:spawn_request(" + n +
+                      ", nomod, nofun, [1], [monitor]), "
+                      "receive {spawn_reply, R, ok, P} -> receive {'DOWN', R, process, P, Why} -> "
+                      "Why after 10000 -> nodown end; Other -> Other after 10000 -> noreply end"),
+            "{undef,[{nomod,nofun,[1],[]}]}");
+  // spawn_link/4 (a spawn request with link): the exit signal reaches a trapping parent.
+  EXPECT_EQ(beam.eval("Self = self(), spawn(fun() -> process_flag(trap_exit, true), "
+                      "P = spawn_link(" +
+                      n +
+                      ", nomod, nofun, []), "
+                      "receive {'EXIT', P, R} -> Self ! {linked, R} after 10000 -> "
+                      "Self ! {linked, timeout} end end), "
+                      "receive {linked, X} -> X after 15000 -> none end"),
+            "{undef,[{nomod,nofun,[],[]}]}");
+  // spawn_monitor/4 of a registered function that ends normally.
+  EXPECT_EQ(beam.eval("{P, M} = spawn_monitor(" + n +
+                      ", work, run, [y]), "
+                      "receive {'DOWN', M, process, P, Why} -> Why after 10000 -> nodown end"),
+            "normal");
+  EXPECT_EQ(runs.load(), 2);
 }
 
 TEST_P(ServicesInterop, PgMembershipOnBothSides) {

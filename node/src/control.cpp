@@ -1,5 +1,7 @@
 #include "edist/node/control.hpp"
 
+#include <vector>
+
 namespace edist::node {
 
 using etf::term;
@@ -167,7 +169,29 @@ incoming_control from_control(const term& c, const term* payload) {
     case op::spawn_request_tt:
       if (n >= 6 && c[2].is_pid()) {
         out.kind = incoming_control::what::spawn_request;
-        out.spawn = spawn_request{c[1], c[2], c[4]};
+        spawn_request& r = out.spawn;
+        r.req_id = c[1];
+        r.from = c[2];
+        r.group_leader = c[3];
+        r.mfa = c[4];
+        r.args = p;
+        if (!c[5].is_proper_list()) {
+          r.bad_options = true;
+          break;
+        }
+        for (const term& o : c[5].list_elements()) {
+          if (o.is_atom("link")) r.link = true;
+          if (o.is_atom("monitor")) r.monitor = true;
+        }
+      }
+      break;
+    case op::spawn_reply:
+    case op::spawn_reply_tt:
+      if (n >= 5 && c[1].is_reference() && c[2].is_pid()) {
+        const auto flags = c[3].to_int64();
+        if (!flags || *flags < 0 || *flags > 3) break;
+        out.kind = incoming_control::what::spawn_reply;
+        out.reply = incoming_spawn_reply{c[1], c[2], static_cast<int>(*flags), c[4]};
       }
       break;
     default:
@@ -176,8 +200,21 @@ incoming_control from_control(const term& c, const term* payload) {
   return out;
 }
 
-control_message spawn_reply(const term& req_id, const term& to, const term& result) {
-  return control_message{t({op::spawn_reply, req_id, to, term(0), result}), std::nullopt};
+control_message spawn_request_message(const term& req_id, const term& from,
+                                      const term& group_leader, const term& module,
+                                      const term& function, const term& args, bool link,
+                                      bool monitor) {
+  std::vector<term> opts;
+  if (link) opts.push_back(term::atom("link"));
+  if (monitor) opts.push_back(term::atom("monitor"));
+  const auto arity = static_cast<std::int64_t>(args.list_elements().size());
+  return control_message{t({op::spawn_request, req_id, from, group_leader,
+                            t({module, function, term(arity)}), term::list(opts)}),
+                         args};
+}
+
+control_message spawn_reply(const term& req_id, const term& to, const term& result, int flags) {
+  return control_message{t({op::spawn_reply, req_id, to, term(flags), result}), std::nullopt};
 }
 
 }  // namespace edist::node

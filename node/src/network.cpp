@@ -64,7 +64,16 @@ class dist_peer final : public peer_connection,
     if (dist::from_term(m.control, typed)) return false;
     // Signals of one sender keep their order (one lane per sender); different senders'
     // messages may interleave, as between BEAM processes.
-    const std::uint64_t key = m.control.is_tuple() && m.control.tuple_size() > 1
+    // A SPAWN_REPLY goes in the lane of the pid it announces, so that the new process's
+    // exit or messages can never overtake it: until the reply, the requester does not know
+    // the pid they come from.
+    const bool is_spawn_reply =
+        m.control.is_tuple(5) && m.control[0] == term(op::spawn_reply) && m.control[4].is_pid();
+    // A SPAWN_REQUEST goes in its requester's lane, behind that process's earlier signals.
+    const bool is_spawn_request = m.control.is_tuple(6) && m.control[0] == term(op::spawn_request);
+    const std::uint64_t key = is_spawn_reply     ? static_cast<std::uint64_t>(m.control[4].hash())
+                              : is_spawn_request ? static_cast<std::uint64_t>(m.control[2].hash())
+                              : m.control.is_tuple() && m.control.tuple_size() > 1
                                   ? static_cast<std::uint64_t>(m.control[1].hash())
                                   : 0;
     asio::post(executor_, [self = shared_from_this(),

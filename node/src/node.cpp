@@ -117,6 +117,30 @@ void node::start_services() {
     self.send(from, term::tuple({tag, auth ? yes : unsupported}));
   });
   runtime_->register_name(term::atom("net_kernel"), net_kernel_pid_);
+
+  // The group leader of processes this node spawns elsewhere. BEAM sends every io request of
+  // such a process here and waits for the answer (io:format has no timeout), so each one is
+  // answered: output succeeds and is dropped, input is at its end, anything else is an error,
+  // as the io protocol allows.
+  const term io_request = term::atom("io_request");
+  const term io_reply = term::atom("io_reply");
+  io_sink_pid_ = runtime_->spawn_actor([=](process& self, const term& msg) {
+    if (!msg.is_tuple(4) || !(msg[0] == io_request) || !msg[1].is_pid()) return;
+    const term& req = msg[3];
+    auto answer = [](const term& r) -> term {
+      const term tag = r.is_tuple() && r.tuple_size() > 0 ? r[0] : r;
+      if (tag.is_atom("put_chars") || tag.is_atom("requests") || tag.is_atom("setopts")) {
+        return term::atom("ok");
+      }
+      if (tag.is_atom("get_chars") || tag.is_atom("get_line") || tag.is_atom("get_until") ||
+          tag.is_atom("get_password")) {
+        return term::atom("eof");
+      }
+      if (tag.is_atom("getopts")) return term::list({});
+      return term::tuple({term::atom("error"), term::atom("request")});
+    };
+    self.send(msg[1], term::tuple({io_reply, msg[2], answer(req)}));
+  });
 }
 
 std::string node::cookie() const {
@@ -278,6 +302,7 @@ void node::on_connection_up(const connection_info& info, std::shared_ptr<peer_co
   std::shared_ptr<peer_connection> replaced;
   bool replaced_hidden = false;
   bool stopped = false;
+  std::map<term, term> lost_spawns;
   {
     std::lock_guard lock(mu_);
     stopped = stopped_;
@@ -288,6 +313,9 @@ void node::on_connection_up(const connection_info& info, std::shared_ptr<peer_co
       if (p.up && p.conn != conn) {
         replaced = std::move(p.conn);
         replaced_hidden = p.hidden;
+        // The old connection will never carry their answers.
+        lost_spawns = std::move(p.pending_spawns);
+        p.pending_spawns.clear();
       }
       p.up = true;
       p.simultaneous = false;
@@ -301,6 +329,9 @@ void node::on_connection_up(const connection_info& info, std::shared_ptr<peer_co
     }
   }
   const term peer_atom = term::atom(info.peer_node);
+  for (const auto& [req_id, requester] : lost_spawns) {
+    fail_spawn(requester, req_id, term::atom("noconnection"));
+  }
   if (replaced) {
     replaced->close();
     if (!stopped) runtime_->node_down(peer_atom, replaced_hidden);
@@ -331,12 +362,18 @@ void node::on_connection_failed(const std::string& peer_node, std::error_code ec
 void node::on_connection_down(const std::string& peer_node, const peer_connection& conn,
                               std::error_code) {
   bool hidden = false;
+  std::map<term, term> pending;
   {
     std::lock_guard lock(mu_);
     auto it = peers_.find(peer_node);
     if (it == peers_.end() || !it->second.up || it->second.conn.get() != &conn) return;
     hidden = it->second.hidden;
+    pending = std::move(it->second.pending_spawns);
     peers_.erase(it);
+  }
+  // As BEAM does for requests the lost node never answered.
+  for (const auto& [req_id, requester] : pending) {
+    fail_spawn(requester, req_id, term::atom("noconnection"));
   }
   runtime_->node_down(term::atom(peer_node), hidden);
 }
@@ -347,18 +384,140 @@ void node::on_control(const std::string& peer_node, const term& control, const t
     case incoming_control::what::signal:
       runtime_->deliver(term::atom(peer_node), in.signal);
       return;
-    case incoming_control::what::spawn_request: {
-      // No spawning of C++ code by name: refuse at once so that erpc callers do not hang.
-      std::lock_guard lock(mu_);
-      auto it = peers_.find(peer_node);
-      if (it != peers_.end() && it->second.up) {
-        it->second.conn->send(spawn_reply(in.spawn.req_id, in.spawn.from, term::atom("notsup")));
+    case incoming_control::what::spawn_request:
+      answer_spawn(peer_node, in.spawn);
+      return;
+    case incoming_control::what::spawn_reply: {
+      {
+        // Only an answer to a request we sent counts; the rest is a confused peer.
+        std::lock_guard lock(mu_);
+        auto it = peers_.find(peer_node);
+        if (it == peers_.end()) return;
+        auto p = it->second.pending_spawns.find(in.reply.req_id);
+        if (p == it->second.pending_spawns.end() || !(p->second == in.reply.to)) return;
+        it->second.pending_spawns.erase(p);
       }
+      const auto& r = in.reply;
+      runtime_->spawn_reply(term::atom(peer_node), r.to, r.req_id,
+                            (r.flags & spawn_flag::link) != 0, (r.flags & spawn_flag::monitor) != 0,
+                            r.result);
       return;
     }
     case incoming_control::what::ignored:
       return;
   }
+}
+
+term node::start_rex(std::error_code& ec) {
+  return rpc::start_rex(*runtime_, rpc_functions_, ec);
+}
+
+void node::answer_spawn(const std::string& peer_node, const edist::node::spawn_request& r) {
+  // Every request gets a SPAWN_REPLY: the requester (erpc:call, spawn_request/5) waits for it
+  // with no timeout of its own.
+  rpc::spawn_decision d;
+  if (r.bad_options) {
+    d.error = term::atom("badarg");
+  } else {
+    d = rpc::erpc_spawn(*runtime_, rpc_functions_, {r.req_id, r.from, r.mfa, r.args});
+  }
+  int flags = 0;
+  if (d.job) {
+    if (r.link) flags |= spawn_flag::link;
+    if (r.monitor) flags |= spawn_flag::monitor;
+  }
+  {
+    std::lock_guard lock(mu_);
+    auto it = peers_.find(peer_node);
+    // Without the connection the requester is gone too; the unstarted process ends `normal`.
+    if (it == peers_.end() || !it->second.up) return;
+    it->second.conn->send(spawn_reply(r.req_id, r.from, d.job ? d.job->pid : d.error, flags));
+  }
+  if (!d.job) return;
+  // The requester's side set up its half of the link and the monitor (with the request id as
+  // reference) when it sent the request; ours is set up before the process can run, so that
+  // its exit, whenever it comes, reaches the requester after the reply.
+  const term peer_atom = term::atom(peer_node);
+  if (r.link)
+    runtime_->deliver(peer_atom, remote_signal{signal_kind::link, r.from, d.job->pid, {}, {}, 0});
+  if (r.monitor) {
+    runtime_->deliver(peer_atom,
+                      remote_signal{signal_kind::monitor, r.from, d.job->pid, r.req_id, {}, 0});
+  }
+  d.job->start();
+}
+
+void node::fail_spawn(const term& requester, const term& req_id, const term& reason) {
+  runtime_->send(requester,
+                 term::tuple({term::atom("spawn_reply"), req_id, term::atom("error"), reason}));
+}
+
+term node::request_spawn(const process& requester, const std::string& peer_node, const term& module,
+                         const term& function, const term& args, remote_spawn_options options) {
+  const term req_id = runtime_->make_ref();
+  const term from = requester.pid();
+  if (!module.is_atom() || !function.is_atom() || !args.is_proper_list() ||
+      !dist::split_node_name(peer_node)) {
+    fail_spawn(from, req_id, term::atom("badarg"));
+    return req_id;
+  }
+  if (peer_node == name_) {
+    // Spawning C++ code by name on this node has no meaning beyond the rpc registry.
+    fail_spawn(from, req_id, term::atom("notsup"));
+    return req_id;
+  }
+  auto message = spawn_request_message(req_id, from, io_sink_pid_, module, function, args,
+                                       options.link, options.monitor);
+  std::weak_ptr<node> weak = weak_from_this();
+  connect(peer_node, [weak, peer_node, message, from, req_id](std::error_code ec) {
+    auto self = weak.lock();
+    if (!self) return;
+    if (ec) {
+      self->fail_spawn(from, req_id, term::atom("noconnection"));
+      return;
+    }
+    self->send_spawn_request(peer_node, message);
+  });
+  return req_id;
+}
+
+void node::send_spawn_request(const std::string& peer_node, const control_message& message) {
+  const term& req_id = message.control[1];
+  const term& from = message.control[2];
+  term error;
+  {
+    std::lock_guard lock(mu_);
+    auto it = peers_.find(peer_node);
+    if (it == peers_.end() || !it->second.up) {
+      error = term::atom("noconnection");
+    } else if (!it->second.features.spawn) {
+      error = term::atom("notsup");
+    } else {
+      it->second.pending_spawns[req_id] = from;
+      it->second.conn->send(message);
+      return;
+    }
+  }
+  fail_spawn(from, req_id, error);
+}
+
+remote_spawn_result node::spawn_on(const process& requester, const std::string& peer_node,
+                                   const term& module, const term& function, const term& args,
+                                   remote_spawn_options options, receive_timeout timeout) {
+  remote_spawn_result out;
+  out.req_id = request_spawn(requester, peer_node, module, function, args, options);
+  const term tag = term::atom("spawn_reply");
+  const term req_id = out.req_id;
+  auto reply = requester.receive_if(
+      [&](const term& m) { return m.is_tuple(4) && m[0] == tag && m[1] == req_id; }, timeout);
+  if (!reply) {
+    out.error = term::atom("timeout");
+  } else if ((*reply)[2].is_atom("ok")) {
+    out.pid = (*reply)[3];
+  } else {
+    out.error = (*reply)[3];
+  }
+  return out;
 }
 
 void node::shutdown() {

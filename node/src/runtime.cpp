@@ -448,6 +448,39 @@ std::size_t runtime::process_count() const {
   return c.procs.size();
 }
 
+void runtime::spawn_reply(const term& from_node, const term& requester, const term& req_id,
+                          bool link, bool monitor, const term& result) {
+  auto& c = *core_;
+  if (!req_id.is_reference()) return;
+  const bool ok = result.is_pid();
+  // A peer may only announce its own processes.
+  if (ok && !(result.as_pid().node == from_node)) return;
+  bool delivered = false;
+  c.apply([&](detail::effects& fx) {
+    auto p = c.lookup(requester);
+    if (!p) {
+      if (ok && link) {
+        fx.remote.push_back({from_node, {signal_kind::exit, requester, result, {}, c.a.noproc, 0}});
+      }
+      if (ok && monitor) {
+        fx.remote.push_back(
+            {from_node, {signal_kind::demonitor, requester, result, req_id, {}, 0}});
+      }
+      return;
+    }
+    if (ok && link) p->links.try_emplace(result);
+    if (ok && monitor) p->monitors_out[req_id] = {result, result, from_node};
+    delivered = true;
+  });
+  // The peer sends the child's exit or DOWN after its reply on the same connection, so they
+  // find the link and monitor in place and reach the mailbox after this message.
+  if (delivered) {
+    c.send(
+        term(), requester,
+        term::tuple({term::atom("spawn_reply"), req_id, term::atom(ok ? "ok" : "error"), result}));
+  }
+}
+
 void runtime::deliver(const term& from_node, const remote_signal& s) {
   auto& c = *core_;
   // A peer may only speak for its own processes.

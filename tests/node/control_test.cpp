@@ -69,6 +69,12 @@ TEST(Control, ParsesEveryIncomingForm) {
       {tup({3, b_pid, a_pid, atom("r")}), false, signal_kind::exit},
       {tup({13, b_pid, a_pid, tt, atom("r")}), false, signal_kind::exit},
       {tup({24, b_pid, a_pid}), true, signal_kind::exit},
+      {tup({25, b_pid, a_pid, tt}), true, signal_kind::exit},
+      {tup({23, b_pid, a_pid, tt}), true, signal_kind::send},
+      {tup({18, b_pid, a_pid, tt, atom("r")}), false, signal_kind::exit2},
+      {tup({27, b_pid, a_pid, tt}), true, signal_kind::exit2},
+      {tup({28, atom("shell"), a_pid, ref}), true, signal_kind::monitor_exit},
+      {tup({34, b_pid, ref, tt}), true, signal_kind::alias_send},
       {tup({6, b_pid, atom(""), atom("shell")}), true, signal_kind::reg_send},
       {tup({16, b_pid, atom(""), atom("shell"), tt}), true, signal_kind::reg_send},
       {tup({8, b_pid, a_pid, atom("r")}), false, signal_kind::exit2},
@@ -90,6 +96,21 @@ TEST(Control, ParsesEveryIncomingForm) {
   EXPECT_EQ(ex.signal.payload, atom("r"));
   auto pex = from_control(tup({24, b_pid, a_pid}), &p);
   EXPECT_EQ(pex.signal.payload, p);
+  // The reason of the payload forms (and their _TT variants) is the payload, not a tuple field.
+  for (const term& c :
+       {tup({25, b_pid, a_pid, tt}), tup({26, b_pid, a_pid}), tup({27, b_pid, a_pid, tt})}) {
+    auto in = from_control(c, &p);
+    EXPECT_EQ(in.signal.payload, p);
+    EXPECT_EQ(in.signal.from, b_pid);
+    EXPECT_EQ(in.signal.to, a_pid);
+  }
+  // PAYLOAD_MONITOR_P_EXIT: BEAM's answer to a monitor of a name it does not know, by name.
+  auto pmx = from_control(tup({28, atom("nobody"), a_pid, ref}), &p);
+  EXPECT_EQ(pmx.signal.from, atom("nobody"));
+  EXPECT_EQ(pmx.signal.ref, ref);
+  EXPECT_EQ(pmx.signal.payload, p);
+  EXPECT_EQ(from_control(tup({28, b_pid, a_pid, ref}), nullptr).kind,
+            incoming_control::what::ignored);
   auto ul = from_control(tup({35, 7, b_pid, a_pid}), nullptr);
   EXPECT_EQ(ul.signal.id, 7u);
   EXPECT_EQ(ul.signal.from, b_pid);
@@ -112,8 +133,37 @@ TEST(Control, SpawnRequestAndReply) {
   ASSERT_EQ(in.kind, incoming_control::what::spawn_request);
   EXPECT_EQ(in.spawn.from, b_pid);
   EXPECT_EQ(in.spawn.mfa, mfa);
+  EXPECT_EQ(in.spawn.args, mfa);
+  EXPECT_FALSE(in.spawn.link);
+  EXPECT_FALSE(in.spawn.monitor);
   auto reply = spawn_reply(ref, b_pid, atom("notsup"));
   EXPECT_EQ(reply.control, tup({31, ref, b_pid, 0, atom("notsup")}));
+  EXPECT_EQ(spawn_reply(ref, b_pid, a_pid, spawn_flag::link | spawn_flag::monitor).control,
+            tup({31, ref, b_pid, 3, a_pid}));
+}
+
+TEST(Control, SpawnRequestOptionsAndTraceTokenVariant) {
+  const term mfa = tup({atom("m"), atom("f"), 0});
+  const term opts =
+      term::list({atom("monitor"), tup({atom("priority"), atom("low")}), atom("link")});
+  const term args = term::list({});
+  auto in = from_control(tup({29, ref, b_pid, a_pid, mfa, opts}), &args);
+  ASSERT_EQ(in.kind, incoming_control::what::spawn_request);
+  EXPECT_TRUE(in.spawn.link);
+  EXPECT_TRUE(in.spawn.monitor);
+  EXPECT_FALSE(in.spawn.bad_options);
+  EXPECT_EQ(in.spawn.group_leader, a_pid);
+  // SPAWN_REQUEST_TT: the trace token follows the options.
+  auto tt = from_control(tup({30, ref, b_pid, a_pid, mfa, term::list({atom("link")}), atom("tok")}),
+                         &args);
+  ASSERT_EQ(tt.kind, incoming_control::what::spawn_request);
+  EXPECT_TRUE(tt.spawn.link);
+  EXPECT_FALSE(tt.spawn.monitor);
+  // An improper option list is still a request (to be answered badarg), never ignored.
+  auto bad =
+      from_control(tup({29, ref, b_pid, a_pid, mfa, term::list({atom("link")}, atom("x"))}), &args);
+  ASSERT_EQ(bad.kind, incoming_control::what::spawn_request);
+  EXPECT_TRUE(bad.spawn.bad_options);
 }
 
 }  // namespace

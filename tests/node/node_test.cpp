@@ -10,6 +10,7 @@
 #include <edist/dist/flags.hpp>
 #include <filesystem>
 #include <fstream>
+#include <span>
 
 #include "edist/node/cookie.hpp"
 
@@ -218,16 +219,171 @@ TEST_F(Node, MonitorOfUnknownNameIsAnsweredNoproc) {
   EXPECT_EQ(c->sent[0].payload, atom("noproc"));
 }
 
-TEST_F(Node, SpawnRequestIsRefused) {
+// erpc:call from a BEAM node: SPAWN_REQUEST of {erpc, execute_call, 4} with monitor; the reply
+// announces the pid with the monitor flag, and the monitor carries erpc's result back.
+TEST_F(Node, ErpcSpawnRequestRunsRegisteredFunction) {
   auto c = up(beam);
-  const term ref = term::reference(atom("beam@localhost"), 1, std::vector<std::uint32_t>{7, 8, 9});
-  const term args = term::list({term(1)});
+  n->rpc_functions()->add(
+      "math", "add",
+      [](std::span<const term> a) { return term(a[0].as_int64() + a[1].as_int64()); }, 2);
+  const term req = term::reference(atom("beam@localhost"), 1, std::vector<std::uint32_t>{7, 8, 9});
+  const term tag = term::reference(atom("beam@localhost"), 1, std::vector<std::uint32_t>{1, 1, 1});
+  const term args = term::list({tag, atom("math"), atom("add"), term::list({term(2), term(3)})});
   n->on_control(beam,
-                term::tuple({29, ref, beam_pid, beam_pid,
-                             term::tuple({atom("erpc"), atom("execute_call"), 4}), term()}),
+                term::tuple({29, req, beam_pid, beam_pid,
+                             term::tuple({atom("erpc"), atom("execute_call"), 4}),
+                             term::list({atom("monitor")})}),
                 &args);
+  ASSERT_GE(c->sent.size(), 1u);
+  const term& reply = c->sent[0].control;
+  ASSERT_TRUE(reply.is_tuple(5));
+  EXPECT_EQ(reply[0], term(31));
+  EXPECT_EQ(reply[1], req);
+  EXPECT_EQ(reply[2], beam_pid);
+  EXPECT_EQ(reply[3], term(spawn_flag::monitor));
+  ASSERT_TRUE(reply[4].is_pid());
+  const term pid = reply[4];
+  io.restart();
+  io.run_for(300ms);
+  ASSERT_EQ(c->sent.size(), 2u);
+  EXPECT_EQ(c->sent[1].control, term::tuple({28, pid, beam_pid, req}));
+  EXPECT_EQ(c->sent[1].payload, term::tuple({tag, atom("return"), term(5)}));
+}
+
+TEST_F(Node, ErpcOfUnknownFunctionExitsWithUndefAndLinkIsHonoured) {
+  auto c = up(beam);
+  const term req = term::reference(atom("beam@localhost"), 1, std::vector<std::uint32_t>{3, 8, 9});
+  const term tag = term::reference(atom("beam@localhost"), 1, std::vector<std::uint32_t>{2, 1, 1});
+  const term args = term::list({tag, atom("nomod"), atom("nofun"), term::list({term(1)})});
+  n->on_control(beam,
+                term::tuple({29, req, beam_pid, beam_pid,
+                             term::tuple({atom("erpc"), atom("execute_call"), 4}),
+                             term::list({atom("link"), atom("monitor"),
+                                         term::tuple({atom("priority"), atom("high")})})}),
+                &args);
+  ASSERT_GE(c->sent.size(), 1u);
+  ASSERT_TRUE(c->sent[0].control.is_tuple(5));
+  EXPECT_EQ(c->sent[0].control[3], term(spawn_flag::link | spawn_flag::monitor));
+  const term pid = c->sent[0].control[4];
+  ASSERT_TRUE(pid.is_pid());
+  io.restart();
+  io.run_for(300ms);
+  // Both the link's exit signal and the monitor's DOWN, each with erpc's error:undef shape.
+  bool saw_exit = false, saw_down = false;
+  for (std::size_t i = 1; i < c->sent.size(); ++i) {
+    const auto& m = c->sent[i];
+    ASSERT_TRUE(m.payload.has_value());
+    EXPECT_TRUE(m.payload->is_tuple(4) && (*m.payload)[0] == tag &&
+                (*m.payload)[1].is_atom("error") && (*m.payload)[2].is_atom("undef"));
+    if (m.control == term::tuple({24, pid, beam_pid})) saw_exit = true;
+    if (m.control == term::tuple({28, pid, beam_pid, req})) saw_down = true;
+  }
+  EXPECT_TRUE(saw_exit);
+  EXPECT_TRUE(saw_down);
+}
+
+TEST_F(Node, MalformedSpawnRequestsGetAnErrorReply) {
+  auto c = up(beam);
+  const term req = term::reference(atom("beam@localhost"), 1, std::vector<std::uint32_t>{5, 8, 9});
+  const term mfa = term::tuple({atom("erpc"), atom("execute_call"), 4});
+  const term three = term::list({term(1), term(2), term(3)});
+  // Argument count differs from the arity; no payload at all; an improper option list; an mfa
+  // that is not {Atom, Atom, Arity}.
+  n->on_control(beam, term::tuple({29, req, beam_pid, beam_pid, mfa, term()}), &three);
+  n->on_control(beam, term::tuple({29, req, beam_pid, beam_pid, mfa, term()}), nullptr);
+  n->on_control(beam,
+                term::tuple({29, req, beam_pid, beam_pid, term::tuple({atom("m"), atom("f"), 3}),
+                             term::list({atom("link")}, atom("x"))}),
+                &three);
+  n->on_control(beam,
+                term::tuple({29, req, beam_pid, beam_pid, term::tuple({atom("m"), 5, 3}), term()}),
+                &three);
+  ASSERT_EQ(c->sent.size(), 4u);
+  for (const auto& m : c->sent) {
+    EXPECT_EQ(m.control, term::tuple({31, req, beam_pid, 0, atom("badarg")}));
+  }
+}
+
+// Spawning on a BEAM node: the request as erlang:spawn_request/5 writes it, the reply in the
+// requester's mailbox, and the requested monitor and link in place for what follows.
+TEST_F(Node, SpawnOnPeerWithMonitorAndLink) {
+  auto c = up(beam);
+  process self = n->spawn();
+  const term args = term::list({term(1), atom("x")});
+  const term req =
+      n->request_spawn(self, beam, atom("m"), atom("f"), args, {.link = true, .monitor = true});
   ASSERT_EQ(c->sent.size(), 1u);
-  EXPECT_EQ(c->sent[0].control, term::tuple({31, ref, beam_pid, 0, atom("notsup")}));
+  EXPECT_EQ(c->sent[0].control,
+            term::tuple({29, req, self.pid(), n->io_sink(), term::tuple({atom("m"), atom("f"), 2}),
+                         term::list({atom("link"), atom("monitor")})}));
+  EXPECT_EQ(c->sent[0].payload, args);
+  const term child = term::pid(atom("beam@localhost"), 77, 0, 1);
+  // An answer to a request never made is ignored.
+  const term other = term::reference(atom("cpp@localhost"), 5, std::vector<std::uint32_t>{9, 9, 9});
+  n->on_control(beam, term::tuple({31, other, self.pid(), 3, child}), nullptr);
+  n->on_control(beam, term::tuple({31, req, self.pid(), 3, child}), nullptr);
+  EXPECT_EQ(*self.receive(1s), term::tuple({atom("spawn_reply"), req, atom("ok"), child}));
+  EXPECT_EQ(self.receive(50ms).error, errc::timeout);
+  // The monitor has the request id as its reference; the link makes a trapping requester
+  // see the exit as a message.
+  const term done = atom("done");
+  n->on_control(beam, term::tuple({28, child, self.pid(), req}), &done);
+  EXPECT_EQ(*self.receive(1s), term::tuple({atom("DOWN"), req, atom("process"), child, done}));
+  self.trap_exit(true);
+  const term boom = atom("boom");
+  n->on_control(beam, term::tuple({24, child, self.pid()}), &boom);
+  EXPECT_EQ(*self.receive(1s), term::tuple({atom("EXIT"), child, boom}));
+}
+
+TEST_F(Node, SpawnOnPeerErrors) {
+  auto c = up(beam);
+  process self = n->spawn();
+  // An error reply from the peer.
+  auto req = n->request_spawn(self, beam, atom("m"), atom("f"), term::list({}));
+  n->on_control(beam, term::tuple({31, req, self.pid(), 0, atom("system_limit")}), nullptr);
+  EXPECT_EQ(*self.receive(1s),
+            term::tuple({atom("spawn_reply"), req, atom("error"), atom("system_limit")}));
+  // Malformed requests never reach the wire.
+  const auto before = c->sent.size();
+  auto bad = n->spawn_on(self, beam, term(1), atom("f"), term::list({}), {}, 1s);
+  EXPECT_EQ(bad.error, atom("badarg"));
+  EXPECT_EQ(c->sent.size(), before);
+  // The connection is lost before the answer: noconnection, as BEAM reports it.
+  auto lost = n->request_spawn(self, beam, atom("m"), atom("f"), term::list({}));
+  n->on_connection_down(beam, *c, {});
+  EXPECT_EQ(*self.receive(1s),
+            term::tuple({atom("spawn_reply"), lost, atom("error"), atom("noconnection")}));
+  // No reply at all within the timeout.
+  auto c2 = up(beam);
+  auto slow = n->spawn_on(self, beam, atom("m"), atom("f"), term::list({}), {}, 100ms);
+  EXPECT_EQ(slow.error, atom("timeout"));
+  EXPECT_EQ(c2->sent.size(), 1u);
+}
+
+// The group leader of processes we spawn elsewhere answers the io protocol.
+TEST_F(Node, IoSinkAnswersIoRequests) {
+  auto c = up(beam);
+  const term reply_as = atom("tag");
+  struct row {
+    term request;
+    term answer;
+  };
+  const row rows[] = {
+      {term::tuple({atom("put_chars"), atom("unicode"), term::list({104})}), atom("ok")},
+      {term::tuple({atom("get_line"), atom("unicode"), term::list({62})}), atom("eof")},
+      {atom("getopts"), term::list({})},
+      {term::tuple({atom("get_geometry"), atom("columns")}),
+       term::tuple({atom("error"), atom("request")})},
+  };
+  for (const auto& r : rows) {
+    c->sent.clear();
+    const term msg = term::tuple({atom("io_request"), beam_pid, reply_as, r.request});
+    n->on_control(beam, term::tuple({2, atom(""), n->io_sink()}), &msg);
+    io.restart();
+    io.run_for(200ms);
+    ASSERT_EQ(c->sent.size(), 1u);
+    EXPECT_EQ(c->sent[0].payload, term::tuple({atom("io_reply"), reply_as, r.answer}));
+  }
 }
 
 TEST_F(Node, IncomingMessagesReachRegisteredProcess) {

@@ -63,9 +63,10 @@ struct control_features {
   bool send_sender = true;   // DFLAG_SEND_SENDER
   bool alias = true;         // DFLAG_ALIAS
   // From the negotiated 64-bit flags word (values of dist.hrl).
+  bool spawn = true;  // DFLAG_SPAWN: the peer takes SPAWN_REQUEST
   static control_features from_flags(std::uint64_t flags) noexcept {
     return {(flags & 0x400000) != 0, (flags & 0x80000) != 0,
-            (flags & (std::uint64_t{1} << 35)) != 0};
+            (flags & (std::uint64_t{1} << 35)) != 0, (flags & (std::uint64_t{1} << 32)) != 0};
   }
 };
 
@@ -75,25 +76,60 @@ struct control_features {
 std::optional<control_message> to_control(const remote_signal& signal, control_features features,
                                           const etf::term& anonymous_from);
 
-// A SPAWN_REQUEST, which the node answers itself (see node.hpp).
+// A SPAWN_REQUEST, which the node answers itself (see node.hpp). Every request that names a
+// requester pid comes out as a spawn_request, even a malformed one, so that the node can
+// answer it with an error instead of leaving the requester waiting.
 struct spawn_request {
+  etf::term req_id;        // a reference
+  etf::term from;          // the requesting pid
+  etf::term group_leader;  // a pid
+  etf::term mfa;           // {Module, Function, Arity}
+  etf::term args;          // the payload: the argument list (nil when none came)
+  // Options erlang:spawn_request/5 passes on the wire; the others (priority, fullsweep_after,
+  // ...) are ignored as a BEAM node without that feature would.
+  bool link = false;
+  bool monitor = false;
+  // The option list was not a proper list: BEAM answers badarg.
+  bool bad_options = false;
+};
+
+// SPAWN_REPLY flags.
+namespace spawn_flag {
+inline constexpr int link = 1;
+inline constexpr int monitor = 2;
+}  // namespace spawn_flag
+
+// A SPAWN_REPLY: the answer to a spawn request this node sent.
+struct incoming_spawn_reply {
   etf::term req_id;  // a reference
-  etf::term from;    // the requesting pid
-  etf::term mfa;     // {Module, Function, Arity}
+  etf::term to;      // the requesting pid
+  int flags = 0;     // spawn_flag bits set up by the spawning node
+  etf::term result;  // the new pid, or an error atom
 };
 
 // What an incoming control message means.
 struct incoming_control {
-  enum class what { signal, spawn_request, ignored } kind = what::ignored;
+  enum class what { signal, spawn_request, spawn_reply, ignored } kind = what::ignored;
   remote_signal signal;
   spawn_request spawn;
+  incoming_spawn_reply reply;
 };
 
 // Parses a control message (`payload` null when none came). Malformed or unsupported messages
 // come back as `ignored`.
 incoming_control from_control(const etf::term& control, const etf::term* payload);
 
-// SPAWN_REPLY {31, ReqId, To, Flags, Result}: the answer to a spawn request.
-control_message spawn_reply(const etf::term& req_id, const etf::term& to, const etf::term& result);
+// SPAWN_REQUEST {29, ReqId, From, GroupLeader, {M, F, length(Args)}, Opts} + Args, with Opts
+// holding `link` and/or `monitor` as asked.
+control_message spawn_request_message(const etf::term& req_id, const etf::term& from,
+                                      const etf::term& group_leader, const etf::term& module,
+                                      const etf::term& function, const etf::term& args, bool link,
+                                      bool monitor);
+
+// SPAWN_REPLY {31, ReqId, To, Flags, Result}: the answer to a spawn request. An error reply
+// carries flags 0 and the error atom; a success carries the spawn_flag bits that were set up
+// and the new pid.
+control_message spawn_reply(const etf::term& req_id, const etf::term& to, const etf::term& result,
+                            int flags = 0);
 
 }  // namespace edist::node

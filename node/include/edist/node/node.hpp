@@ -1,6 +1,6 @@
 // The node: a name, a cookie, a local runtime of processes, and its connections to other
-// nodes, with the services BEAM peers expect (net_kernel's is_auth for ping, answers to
-// spawn requests, noproc for monitors of unknown names).
+// nodes, with the services BEAM peers expect (net_kernel's is_auth for ping, erpc/rpc calls
+// of C++ functions through spawn requests, noproc for monitors of unknown names).
 //
 //   auto n = edist::node::node::create(io.get_executor(), {.name = "cpp@localhost"}, creation);
 //   edist::node::process shell = n->spawn();
@@ -40,6 +40,7 @@
 
 #include "edist/node/control.hpp"
 #include "edist/node/process.hpp"
+#include "edist/node/rpc.hpp"
 #include "edist/node/runtime.hpp"
 
 namespace edist::node {
@@ -92,6 +93,19 @@ struct node_list {
   static node_list connected() { return {true, true, false}; }
 };
 
+// Options of a spawn on another node (node::request_spawn, node::spawn_on).
+struct remote_spawn_options {
+  bool link = false;     // spawn_link: the new process and the requester are linked
+  bool monitor = false;  // spawn_monitor: the requester monitors it, reference = request id
+};
+
+// What node::spawn_on gives back.
+struct remote_spawn_result {
+  etf::term pid;     // the new pid, or nil
+  etf::term req_id;  // the request id (the monitor reference with `monitor`)
+  etf::term error;   // the reason when pid is nil
+};
+
 class node : public std::enable_shared_from_this<node> {
  public:
   // Resolves the name and the cookie. `creation` is what EPMD assigned at registration (pids
@@ -118,6 +132,40 @@ class node : public std::enable_shared_from_this<node> {
   void set_cookie(std::string cookie);
   void set_cookie(const std::string& peer_node, std::string cookie);
   std::string cookie_for(const std::string& peer_node) const;
+
+  // ---- rpc/erpc into C++ ------------------------------------------------------------------------
+  // The functions BEAM nodes may call on this node. erpc:call/4,5 and rpc:call/4,5 (which in
+  // OTP 23+ go through erpc to a node with SPAWN) arrive as SPAWN_REQUEST of
+  // {erpc, execute_call, 4}; the node answers every spawn request itself through
+  // rpc::erpc_spawn with this registry (a request for another registered M:F runs it as the
+  // body of the new process; an unknown M:F gives a process that exits with undef, as BEAM).
+  // Add and remove functions at any time, from any thread.
+  const std::shared_ptr<rpc::registry>& rpc_functions() const noexcept { return rpc_functions_; }
+  // Starts `rex` (rpc.erl's server, for the rex protocol of gen_server:call({rex, Node}, ...)
+  // and of older nodes) on the same registry. Errors: the name `rex` is taken.
+  etf::term start_rex(std::error_code& ec);
+
+  // ---- Spawning on other nodes -----------------------------------------------------------------
+  // erlang:spawn_request(Node, M, F, Args, Opts) for `requester` (a live process of this
+  // node): returns the request id (a reference) at once. The answer arrives in the
+  // requester's mailbox as {spawn_reply, ReqId, ok, Pid} or {spawn_reply, ReqId, error, Reason}
+  // (badarg for a malformed request, noconnection when the node cannot be reached or is lost
+  // before it answers, notsup when it cannot spawn); with `monitor` the DOWN that follows has
+  // ReqId as its reference. The new process's group leader is this node's io sink, which
+  // answers output requests with ok (dropping the text) and input requests with eof, so io
+  // calls on the far side neither block nor fail.
+  etf::term request_spawn(const process& requester, const std::string& peer_node,
+                          const etf::term& module, const etf::term& function, const etf::term& args,
+                          remote_spawn_options options = {});
+  // Node.spawn/4 (spawn_link/4, spawn_monitor/4 with the options): request_spawn, then waits
+  // for its reply in `requester`'s mailbox (other messages stay queued). On timeout the
+  // result is the error `timeout`, and a late reply still arrives as a message.
+  remote_spawn_result spawn_on(const process& requester, const std::string& peer_node,
+                               const etf::term& module, const etf::term& function,
+                               const etf::term& args, remote_spawn_options options = {},
+                               receive_timeout timeout = std::chrono::seconds(10));
+  // The group leader given to processes spawned on other nodes.
+  const etf::term& io_sink() const noexcept { return io_sink_pid_; }
 
   // ---- Connections ---------------------------------------------------------------------------
   // Borrowed; must stay valid until set_dialer(nullptr) or shutdown() returned.
@@ -168,17 +216,24 @@ class node : public std::enable_shared_from_this<node> {
     std::shared_ptr<peer_connection> conn;
     std::vector<remote_signal> queue;
     std::vector<std::function<void(std::error_code)>> waiters;
+    // Our spawn requests the peer has not answered: request id -> requester.
+    std::map<etf::term, etf::term> pending_spawns;
   };
 
   bool route(const etf::term& node_atom, remote_signal signal);
   void send_locked(peer& p, const remote_signal& s);
   void start_services();
+  void answer_spawn(const std::string& peer_node, const edist::node::spawn_request& request);
+  void fail_spawn(const etf::term& requester, const etf::term& req_id, const etf::term& reason);
+  void send_spawn_request(const std::string& peer_node, const control_message& message);
 
   std::shared_ptr<runtime> runtime_;
   node_options options_;
   std::string name_;
   std::unique_ptr<gateway> gateway_;
   etf::term net_kernel_pid_;
+  etf::term io_sink_pid_;
+  std::shared_ptr<rpc::registry> rpc_functions_ = std::make_shared<rpc::registry>();
 
   mutable std::mutex mu_;
   std::string cookie_;

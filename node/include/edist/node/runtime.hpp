@@ -99,6 +99,15 @@ class runtime : public std::enable_shared_from_this<runtime> {
   // A signal that arrived from `from_node`. Malformed signals (wrong term kinds) are ignored;
   // a misbehaving peer cannot disturb processes it has no link or monitor with.
   void deliver(const etf::term& from_node, const remote_signal& signal);
+  // A SPAWN_REPLY from `from_node` to the local `requester` for request `req_id` (a reference):
+  // `result` is the new pid (then `link`/`monitor` say which of the requested link and
+  // monitor, whose reference is req_id, the spawning node has set up on its side) or an error
+  // reason. The requester gets its half of the link and the monitor, then the message
+  // {spawn_reply, ReqId, ok, Pid} or {spawn_reply, ReqId, error, Reason}, as from
+  // erlang:spawn_request/5. A requester that is gone is treated as a dead link/monitor peer:
+  // the child gets an exit signal `noproc` for the link and a demonitor for the monitor.
+  void spawn_reply(const etf::term& from_node, const etf::term& requester, const etf::term& req_id,
+                   bool link, bool monitor, const etf::term& result);
   // The connection to `node` is up: {nodeup, Node} to node monitors.
   void node_up(const etf::term& node, bool hidden);
   // The connection to `node` is lost (or could not be made): every link to a process there
