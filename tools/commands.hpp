@@ -20,5 +20,11 @@ struct exit_request {
 
 void add_term_command(CLI::App& app);
 void add_epmd_command(CLI::App& app);
+void add_names_command(CLI::App& app);
+void add_ping_command(CLI::App& app);
+void add_send_command(CLI::App& app);
+void add_call_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
 
 }  // namespace edist::tools

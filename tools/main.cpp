@@ -11,6 +11,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "edist 0.1.0");
   edist::tools::add_term_command(app);
   edist::tools::add_epmd_command(app);
+  edist::tools::add_names_command(app);
+  edist::tools::add_ping_command(app);
+  edist::tools::add_send_command(app);
+  edist::tools::add_call_command(app);
+  edist::tools::add_serve_command(app);
+  edist::tools::add_demo_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,308 @@
+// `edist names|ping|send|call|serve` as programs: real processes, exit codes and output,
+// against live BEAM nodes (every available OTP; Elixir on the system OTP) on a private EPMD.
+// The program is the build's `edist` (EDIST_CLI_PATH), or $EDIST_CLI when set.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "edist/testing/beam_node.hpp"
+#include "edist/testing/child_process.hpp"
+#include "edist/testing/epmd_instance.hpp"
+#include "edist/testing/gtest.hpp"
+#include "edist/testing/names.hpp"
+
+namespace {
+
+namespace et = edist::testing;
+using namespace std::chrono_literals;
+
+std::string cli_path() {
+  if (const char* p = std::getenv("EDIST_CLI")) return p;
+  return EDIST_CLI_PATH;
+}
+
+std::optional<std::string> read_line(int fd, std::chrono::milliseconds timeout) {
+  std::string line;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const int r = ::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0)));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    char c = 0;
+    if (::read(fd, &c, 1) <= 0) break;
+    if (c == '\n') return line;
+    line += c;
+  }
+  return std::nullopt;
+}
+
+struct run_result {
+  int status = -1;
+  std::string out;  // stdout and stderr together
+};
+
+class NodeCommands : public et::otp_test {
+ protected:
+  void SetUp() override {
+    et::otp_test::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    epmd_.emplace(et::epmd_instance::start(otp()));
+    cookie_ = et::random_cookie();
+  }
+
+  et::beam_node& start_beam() {
+    et::beam_options o;
+    o.epmd_port = epmd_->port();
+    o.cookie = cookie_;
+    // The serve contract is also checked from iex, where Elixir runs on this OTP.
+    o.elixir = et::system_elixir().has_value() && et::system_otp().has_value() &&
+               otp().bin_dir == et::system_otp()->bin_dir;
+    beam_.emplace(et::beam_node::start(otp(), o));
+    return *beam_;
+  }
+
+  std::vector<std::pair<std::string, std::string>> env() const {
+    return {{"ERL_EPMD_PORT", std::to_string(epmd_->port())}};
+  }
+
+  run_result run(std::vector<std::string> args) {
+    et::child_process::options o;
+    o.argv = {cli_path()};
+    o.argv.insert(o.argv.end(), args.begin(), args.end());
+    o.env = env();
+    o.capture_stdout = true;
+    o.stderr_to_stdout = true;
+    auto p = et::child_process::spawn(o);
+    run_result r;
+    r.out = p.read_stdout(60s);
+    r.status = p.wait(10s);
+    return r;
+  }
+
+  // `edist serve ARGS...` until it printed its ready line (returned in `ready`).
+  et::child_process start_serve(std::vector<std::string> args, std::string& ready) {
+    et::child_process::options o;
+    o.argv = {cli_path(), "serve"};
+    o.argv.insert(o.argv.end(), args.begin(), args.end());
+    o.env = env();
+    o.capture_stdout = true;
+    auto p = et::child_process::spawn(o);
+    ready = read_line(p.stdout_fd(), 30s).value_or("");
+    return p;
+  }
+
+  std::optional<et::epmd_instance> epmd_;
+  std::string cookie_;
+  std::optional<et::beam_node> beam_;
+};
+
+TEST_P(NodeCommands, PingPongPangAndOptionOrder) {
+  auto& beam = start_beam();
+  auto pong = run({"ping", beam.node_name(), "--cookie", cookie_});
+  EXPECT_EQ(pong.status, 0) << pong.out;
+  EXPECT_EQ(pong.out, "pong\n");
+  // Options before the positional argument work as well.
+  pong = run({"ping", "--cookie", cookie_, beam.node_name()});
+  EXPECT_EQ(pong.status, 0) << pong.out;
+  EXPECT_EQ(pong.out, "pong\n");
+  // The client node was hidden: the BEAM node does not list it among visible nodes.
+  EXPECT_EQ(beam.eval("nodes()"), "[]");
+
+  auto absent = run({"ping", "nobody_here@localhost", "--cookie", cookie_});
+  EXPECT_EQ(absent.status, 1) << absent.out;
+  EXPECT_EQ(absent.out.rfind("pang\n", 0), 0u) << absent.out;
+
+  auto bad_cookie = run({"ping", beam.node_name(), "--cookie", "not_" + cookie_});
+  EXPECT_EQ(bad_cookie.status, 1) << bad_cookie.out;
+  EXPECT_EQ(bad_cookie.out.rfind("pang\n", 0), 0u) << bad_cookie.out;
+}
+
+TEST_P(NodeCommands, NamesListsRegisteredNodes) {
+  auto& beam = start_beam();
+  auto names = run({"names"});
+  EXPECT_EQ(names.status, 0) << names.out;
+  EXPECT_NE(names.out.find("name " + beam.name() + " at port "), std::string::npos) << names.out;
+
+  // A port where no EPMD listens: the stopped instance's.
+  const auto port = std::to_string(epmd_->port());
+  beam_.reset();
+  epmd_->stop();
+  auto none = run({"names", "--port", port});
+  EXPECT_EQ(none.status, 1) << none.out;
+  EXPECT_NE(none.out.find("no EPMD at localhost:" + port), std::string::npos) << none.out;
+}
+
+TEST_P(NodeCommands, SendDeliversToRegisteredProcess) {
+  auto& beam = start_beam();
+  // The BEAM node's evaluator is a registered process that the next eval reads from.
+  auto sent = run({"send", beam.node_name(), "edist_test_evaluator",
+                   "{hello, [1, 2.5, <<\"bin\">>], #{k => 'v w'}}", "--cookie", cookie_});
+  EXPECT_EQ(sent.status, 0) << sent.out;
+  EXPECT_EQ(sent.out, "");
+  EXPECT_EQ(beam.eval("receive {hello, _, _} = M -> M after 10000 -> timeout end"),
+            "{hello,[1,2.5,<<\"bin\">>],#{k => 'v w'}}");
+
+  auto bad_term =
+      run({"send", beam.node_name(), "edist_test_evaluator", "{a, ]", "--cookie", cookie_});
+  EXPECT_EQ(bad_term.status, 2) << bad_term.out;
+  EXPECT_NE(bad_term.out.find("syntax error at 1:"), std::string::npos) << bad_term.out;
+
+  auto unreachable = run({"send", "nobody_here@localhost", "x", "ok", "--cookie", cookie_});
+  EXPECT_EQ(unreachable.status, 1) << unreachable.out;
+  EXPECT_NE(unreachable.out.find("cannot connect to nobody_here@localhost"), std::string::npos)
+      << unreachable.out;
+
+  auto bad_cookie = run({"send", beam.node_name(), "x", "ok", "--cookie", "not_" + cookie_});
+  EXPECT_EQ(bad_cookie.status, 1) << bad_cookie.out;
+  EXPECT_NE(bad_cookie.out.find("cannot connect to " + beam.node_name()), std::string::npos)
+      << bad_cookie.out;
+}
+
+TEST_P(NodeCommands, CallPrintsResultsAndFailsOnBadrpc) {
+  auto& beam = start_beam();
+  auto rev =
+      run({"call", beam.node_name(), "lists", "reverse", "[[1, 2, 3]]", "--cookie", cookie_});
+  EXPECT_EQ(rev.status, 0) << rev.out;
+  EXPECT_EQ(rev.out, "[3,2,1]\n");
+  auto ex = run({"call", "--elixir", beam.node_name(), "erlang", "list_to_tuple",
+                 "[[a, <<\"x\">>]]", "--cookie", cookie_});
+  EXPECT_EQ(ex.status, 0) << ex.out;
+  EXPECT_EQ(ex.out, "{:a, \"x\"}\n");
+  auto node = run({"call", beam.node_name(), "erlang", "node", "--cookie", cookie_});
+  EXPECT_EQ(node.out, beam.node_name() + "\n");
+
+  auto undef = run({"call", beam.node_name(), "no_such_module", "f", "[1]", "--cookie", cookie_});
+  EXPECT_EQ(undef.status, 1) << undef.out;
+  EXPECT_EQ(undef.out.rfind("{badrpc,{'EXIT',{undef,", 0), 0u) << undef.out;
+
+  auto bad_args = run({"call", beam.node_name(), "lists", "reverse", "[1 |", "--cookie", cookie_});
+  EXPECT_EQ(bad_args.status, 2) << bad_args.out;
+  auto not_list = run({"call", beam.node_name(), "lists", "reverse", "{1}", "--cookie", cookie_});
+  EXPECT_EQ(not_list.status, 2) << not_list.out;
+}
+
+TEST_P(NodeCommands, ServeContractFromLiveNode) {
+  auto& beam = start_beam();
+  const auto name = et::unique_name("serve") + "@localhost";
+  std::string ready;
+  auto serve =
+      start_serve({"--sname", name, "--cookie", cookie_, "--connect", beam.node_name()}, ready);
+  ASSERT_EQ(ready, "ready " + name);
+  const std::string q = "'" + name + "'";
+  // --connect made it a visible member of the BEAM node's cluster.
+  EXPECT_EQ(beam.eval("lists:member(" + q + ", nodes())"), "true");
+
+  EXPECT_EQ(beam.eval("{echo, " + q +
+                      "} ! {self(), hi}, receive {echo, hi} -> ok after 10000 -> timeout end"),
+            "ok");
+  EXPECT_EQ(beam.eval("S = {sink, " + q +
+                      "}, S ! {count, self(), 3}, S ! a, S ! {b, 1}, "
+                      "S ! [c], receive {done, N} -> N after 10000 -> timeout end"),
+            "3");
+
+  const std::string kv = "{kv, " + q + "}";
+  EXPECT_EQ(beam.eval("gen_server:call(" + kv + ", {put, k, [1, 2]})"), "ok");
+  EXPECT_EQ(beam.eval("gen_server:call(" + kv + ", {get, k})"), "{ok,[1,2]}");
+  EXPECT_EQ(beam.eval("gen_server:call(" + kv + ", {get, nothing})"), "error");
+  EXPECT_EQ(
+      beam.eval("gen_server:cast(" + kv + ", {put, c, 3}), gen_server:call(" + kv + ", {get, c})"),
+      "{ok,3}");
+  // stop: the caller gets ok, monitors see `normal`, and kv comes back under its name.
+  EXPECT_EQ(beam.eval("R = monitor(process, " + kv + "), ok = gen_server:call(" + kv +
+                      ", stop), receive {'DOWN', R, process, _, Why} -> Why after 10000 -> "
+                      "timeout end"),
+            "normal");
+  EXPECT_EQ(beam.eval("W = fun W(0) -> gave_up; W(I) -> try gen_server:call(" + kv +
+                      ", {get, k}) catch exit:_ -> timer:sleep(50), W(I - 1) end end, W(100)"),
+            "error");
+
+  // The rpc functions through rex, as rpc:call to a node without erpc spawning and
+  // gen_server:call({rex, Node}, ...) reach them.
+  const auto rex = [&](const std::string& mfa) {
+    return beam.eval("gen_server:call({rex, " + q + "}, {call, " + mfa + ", group_leader()})");
+  };
+  EXPECT_EQ(rex("demo, add, [2, 3]"), "5");
+  EXPECT_EQ(rex("demo, add, [1 bsl 100, -(1 bsl 99)]"), beam.eval("1 bsl 99"));
+  EXPECT_EQ(rex("demo, add, [-7, 3]"), "-4");
+  EXPECT_EQ(rex("demo, add, [-(1 bsl 64), 1 bsl 64]"), "0");
+  EXPECT_EQ(rex("demo, echo, [{a, <<\"b\">>, [c]}]"), "{a,<<\"b\">>,[c]}");
+  EXPECT_EQ(rex("demo, node, []"), name);
+  EXPECT_EQ(rex("demo, add, [a, 1]").rfind("{badrpc,{'EXIT',{badarith,", 0), 0u);
+
+  // `edist call` against it too.
+  auto call = run({"call", name, "demo", "add", "[40, 2]", "--cookie", cookie_});
+  EXPECT_EQ(call.status, 0) << call.out;
+  EXPECT_EQ(call.out, "42\n");
+
+  ASSERT_EQ(::kill(serve.pid(), SIGTERM), 0);
+  EXPECT_EQ(serve.wait(15s), 0);
+  auto names = run({"names"});
+  EXPECT_EQ(names.out.find("name " + name.substr(0, name.find('@')) + " at"), std::string::npos)
+      << names.out;
+}
+
+TEST_P(NodeCommands, ServeNeedsANameAndEndsOnSigint) {
+  auto nameless = run({"serve"});
+  EXPECT_EQ(nameless.status, 2) << nameless.out;
+  EXPECT_NE(nameless.out.find("--sname"), std::string::npos) << nameless.out;
+
+  std::string ready;
+  const auto name = et::unique_name("serve") + "@localhost";
+  auto serve = start_serve({"--sname", name, "--cookie", cookie_}, ready);
+  ASSERT_EQ(ready, "ready " + name);
+  auto pong = run({"ping", name, "--cookie", cookie_});
+  EXPECT_EQ(pong.out, "pong\n");
+  ASSERT_EQ(::kill(serve.pid(), SIGINT), 0);
+  EXPECT_EQ(serve.wait(15s), 0);
+}
+
+EDIST_INSTANTIATE_OTP_TEST_SUITE(NodeCommands);
+
+run_result run_demo(std::vector<std::pair<std::string, std::string>> env) {
+  et::child_process::options o;
+  o.argv = {cli_path(), "demo"};
+  o.env = std::move(env);
+  o.capture_stdout = true;
+  o.stderr_to_stdout = true;
+  auto p = et::child_process::spawn(o);
+  run_result r;
+  r.out = p.read_stdout(120s);
+  r.status = p.wait(10s);
+  return r;
+}
+
+// With erl on the PATH: the tour against a live BEAM node, on the demo's own private EPMD.
+TEST(EdistDemo, AgainstLiveErlang) {
+  EDIST_REQUIRE_ERLANG();
+  auto r = run_demo({});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("a live BEAM node"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("received {shell,got,hello}"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the BEAM node got 1180591620717411303425"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("all 9 steps worked"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
+}
+
+// Without Erlang on the PATH: the same tour between two edist nodes in one process.
+TEST(EdistDemo, WithoutErlangOnPath) {
+  auto r = run_demo({{"PATH", "/nonexistent-edist-test-dir"}});
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("no erl on the PATH"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("received {echo,hello}"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("all 7 steps worked"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
+}
+
+}  // namespace

@@ -1,0 +1,76 @@
+// What the node commands (names, ping, send, call, serve, demo) share: the erl/iex-style node
+// flags, a running node with its own io threads, and the parsing of NODE and TERM arguments
+// with one-line errors.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <edist/etf/term.hpp>
+#include <edist/node/network.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commands.hpp"
+
+namespace edist::tools {
+
+// --sname / --name / --cookie / --hidden, as erl and iex spell them.
+struct node_flags {
+  std::string sname;
+  std::string name;
+  std::string cookie;
+  bool hidden = false;
+};
+
+void add_node_flags(CLI::App& cmd, node_flags& flags);
+
+// A started node and the threads that run it. The destructor stops the node (unregistering
+// it from EPMD) before the threads end.
+class running_node {
+ public:
+  ~running_node();
+  running_node(const running_node&) = delete;
+  running_node& operator=(const running_node&) = delete;
+
+  node::network& net() { return *net_; }
+  node::node& get_node() { return net_->get_node(); }
+  boost::asio::any_io_executor executor() { return io_.get_executor(); }
+  void stop();
+
+  // A node named by `flags`; without a name, a unique hidden client name on the host of
+  // `peer` (so that short and long names match the peer's, as erl_call does). Ends the program
+  // with a one-line error when the node cannot start.
+  // `epmd_port`: where EPMD is (else $ERL_EPMD_PORT, else 4369); with `embedded_epmd`, one
+  // is started there in this process when none answers.
+  static std::unique_ptr<running_node> start(const node_flags& flags, const std::string& peer,
+                                             bool embedded_epmd,
+                                             std::optional<std::uint16_t> epmd_port = {});
+
+ private:
+  running_node() = default;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(io_);
+  std::vector<std::thread> threads_;
+  std::shared_ptr<node::network> net_;
+};
+
+// NODE as given on the command line: "name@host", or "name" for name@<this host>.
+std::string full_node_name(const std::string& text);
+
+// Parses TERM (Erlang syntax); ends the program with status 2 and the position of the error.
+etf::term parse_term_argument(const std::string& what, const std::string& text);
+
+// Connects to `peer` (blocking up to `timeout`); ends the program with status 1 and the reason
+// (unreachable, refused, bad cookie) when it cannot.
+void connect_or_exit(running_node& n, const std::string& peer, std::chrono::milliseconds timeout);
+
+// True when every signal sent to `peer` before this call has left this node and been read by
+// the peer (a ping round trip on the same, ordered, connection).
+bool flush_to(running_node& n, const std::string& peer, std::chrono::milliseconds timeout);
+
+}  // namespace edist::tools
