@@ -230,13 +230,15 @@ class decoder {
   const byte* decode_term(const byte* p, const byte* end, term& root);
   const byte* decode_atom(byte t, const byte* p, const byte* end, term& out);
   const byte* read_atom(const byte* p, const byte* end, term& out);
-  const byte* store_utf8_atom(const byte* text, std::size_t size, term& out);
+  // `end`: how far past `text` the bytes may be read.
+  const byte* store_utf8_atom(const byte* text, std::size_t size, const byte* end, term& out);
   const byte* read_pid(const byte* p, const byte* end, term& out);
   const byte* read_small_integer(const byte* p, const byte* end, term& out);
   const byte* decode_big(byte t, const byte* p, const byte* end, term& out);
   const byte* decode_fun(const byte* p, const byte* end, term& out, frame& pending);
   bool reserve_elements(std::uint64_t n, const byte* at) noexcept {
-    if (elements_ > lim_.max_elements || n > lim_.max_elements - elements_) {
+    // elements_ never exceeds the limit (run() checks the root against it).
+    if (n > lim_.max_elements - elements_) {
       fail(errc::too_large, at);
       return false;
     }
@@ -266,9 +268,14 @@ class decoder {
   unsigned recent_next_ = 0;
 };
 
-const byte* decoder::store_utf8_atom(const byte* text, std::size_t size, term& out) {
+const byte* decoder::store_utf8_atom(const byte* text, std::size_t size, const byte* end,
+                                     term& out) {
   if (size <= access::inline_atom_capacity) {
-    access::set_inline_atom(out, text, size);
+    if (end - text >= static_cast<std::ptrdiff_t>(access::inline_atom_capacity)) {
+      access::set_inline_atom_unchecked_tail(out, text, size);
+    } else {
+      access::set_inline_atom(out, text, size);
+    }
     return text + size;
   }
   std::string_view view(reinterpret_cast<const char*>(text), size);
@@ -326,7 +333,7 @@ const byte* decoder::decode_atom(byte t, const byte* p, const byte* end, term& o
       if (!count) return fail(errc::invalid_atom_encoding, at);
       if (*count > 255) return fail(errc::atom_too_long, at);
     }
-    return store_utf8_atom(p, len, out);
+    return store_utf8_atom(p, len, end, out);
   }
   // Latin-1 (ATOM_EXT, SMALL_ATOM_EXT): every byte is one character.
   if (len > 255) return fail(errc::atom_too_long, at);
@@ -341,7 +348,7 @@ const byte* decoder::decode_atom(byte t, const byte* p, const byte* end, term& o
       utf8[n++] = static_cast<byte>(0x80 | (c & 0x3f));
     }
   }
-  store_utf8_atom(utf8, n, out);
+  store_utf8_atom(utf8, n, utf8 + n, out);
   return p + len;
 }
 
@@ -749,6 +756,11 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         if (end - p >= 2 && *p == tag::small_integer) {
           access::set_int(*dest, p[1]);
           p += 2;
+          term* slots = static_cast<term*>(f.slots);
+          while (f.next < f.count && end - p >= 2 && *p == tag::small_integer) {
+            access::set_int(slots[f.next++], p[1]);
+            p += 2;
+          }
           continue;
         }
         if (end - p >= 5 && *p == tag::integer) {
@@ -763,7 +775,11 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         // Short ASCII atoms (record tags, keys, ok/error) and floats likewise.
         if (end - p >= 2 && *p == tag::small_atom_utf8 && p[1] <= access::inline_atom_capacity &&
             static_cast<std::size_t>(end - p) >= 2u + p[1] && all_ascii(p + 2, p[1])) {
-          access::set_inline_atom(*dest, p + 2, p[1]);
+          if (end - (p + 2) >= static_cast<std::ptrdiff_t>(access::inline_atom_capacity)) {
+            access::set_inline_atom_unchecked_tail(*dest, p + 2, p[1]);
+          } else {
+            access::set_inline_atom(*dest, p + 2, p[1]);
+          }
           p += 2 + p[1];
           continue;
         }
@@ -807,7 +823,7 @@ decode_result decoder::run(std::span<const byte> input) {
   // Errors inside a compressed term are reported at the compressed term's tag.
   const byte* compressed_at = nullptr;
   try {
-    if (input.size() > lim_.max_input_size) {
+    if (input.size() > lim_.max_input_size || lim_.max_elements < elements_) {
       fail(errc::too_large, begin);
     } else if (!opts_.without_version && p == end) {
       fail(errc::truncated, p);

@@ -406,12 +406,26 @@ void walker<Sink>::write(const term& root) {
       if (f.kind == frame_kind::map) {
         auto* e = static_cast<const term_pair*>(f.cur);
         if (f.value_next) {
-          t = &e->second;
-          f.value_next = false;
-          f.cur = e + 1;
-          break;
+          if (!write_immediate(e->second)) {
+            t = &e->second;
+            f.value_next = false;
+            f.cur = e + 1;
+            break;
+          }
+          ++e;
         }
-        if (f.cur != f.end) {
+        // Entries whose key and value are immediates are written here, without the dispatch.
+        while (e != f.end && write_immediate(e->first)) {
+          if (!write_immediate(e->second)) {
+            t = &e->second;
+            f.value_next = false;
+            f.cur = e + 1;
+            goto next_term;
+          }
+          ++e;
+        }
+        f.cur = e;
+        if (e != f.end) {
           t = &e->first;
           f.value_next = true;
           break;
@@ -430,7 +444,7 @@ void walker<Sink>::write(const term& root) {
         if (f.tail != nullptr) {
           t = f.tail;
           f.tail = nullptr;
-          break;
+          if (!write_immediate(*t)) break;  // a proper list's nil tail is written here
         }
         if (f.fun_size_at != no_patch) {
           s_.patch_u32(f.fun_size_at, static_cast<std::uint32_t>(s_.pos() - f.fun_size_at));
@@ -438,6 +452,7 @@ void walker<Sink>::write(const term& root) {
       }
       stack_.pop_back();
     }
+  next_term:;
   }
 }
 

@@ -53,7 +53,16 @@ namespace detail {
 void destroy(node* n) noexcept {
   while (n != nullptr) {
     node* next = nullptr;
-    auto release = [&next](term& t) noexcept {
+    // For terms inside nodes whose destructors do not run (tuples, lists, maps: their memory
+    // is simply given back), so the terms need not be reset to nil.
+    auto release = [&next](const term& t) noexcept {
+      node* last = term_builder_access::release_deferred_dying(t);
+      if (last == nullptr) return;
+      if (next != nullptr) destroy(next);
+      next = last;
+    };
+    // For terms whose destructor runs afterwards (fun environments).
+    auto release_and_clear = [&next](term& t) noexcept {
       node* last = term_builder_access::release_deferred(t);
       if (last == nullptr) return;
       if (next != nullptr) destroy(next);
@@ -70,14 +79,12 @@ void destroy(node* n) noexcept {
       case kind::tuple: {
         auto* t = static_cast<tuple_node*>(n);
         for (std::uint32_t i = 0; i < t->size; ++i) release(t->elements()[i]);
-        t->~tuple_node();  // the elements are nil now: nothing left to destroy
-        break;
+        break;  // nothing else in a tuple node needs destroying
       }
       case kind::list: {
         auto* l = static_cast<list_node*>(n);
         for (std::uint32_t i = 0; i < l->size; ++i) release(l->elements()[i]);
         release(l->tail);
-        l->~list_node();
         break;
       }
       case kind::map: {
@@ -86,7 +93,6 @@ void destroy(node* n) noexcept {
           release(m->entries()[i].first);
           release(m->entries()[i].second);
         }
-        m->~map_node();
         break;
       }
       case kind::binary:
@@ -104,7 +110,7 @@ void destroy(node* n) noexcept {
         break;
       case kind::fun: {
         auto* f = static_cast<fun_node*>(n);
-        for (term& v : f->fields.free_vars) release(v);
+        for (term& v : f->fields.free_vars) release_and_clear(v);
         f->~fun_node();
         break;
       }

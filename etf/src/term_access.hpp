@@ -6,6 +6,7 @@
 // held, so they may only target a term that holds no node (nil, a number, an inline atom).
 #pragma once
 
+#include <bit>
 #include <edist/etf/term.hpp>
 
 #include "term_nodes.hpp"
@@ -33,6 +34,29 @@ class term_builder_access {
     t.bytes_[1] = static_cast<std::uint8_t>(size);
     if (size != 0) std::memcpy(t.bytes_.data() + 2, text, size);
   }
+  // As set_inline_atom, for text followed by at least inline_atom_capacity readable bytes: a
+  // fixed-size copy, then the bytes past the atom are cleared.
+  static void set_inline_atom_unchecked_tail(term& t, const void* text, std::size_t size) noexcept {
+    if constexpr (std::endian::native != std::endian::little) {
+      set_inline_atom(t, text, size);
+      return;
+    }
+    std::uint8_t b[16];
+    b[0] = static_cast<std::uint8_t>(kind::atom);
+    b[1] = static_cast<std::uint8_t>(size);
+    std::memcpy(b + 2, text, inline_atom_capacity);
+    std::uint64_t w[2];
+    std::memcpy(w, b, 16);
+    // Keep bytes [0, 2 + size) of the 16; size is at most 14.
+    std::size_t keep = 2 + size;
+    if (keep < 8) {
+      w[0] &= (std::uint64_t{1} << (8 * keep)) - 1;
+      w[1] = 0;
+    } else if (keep < 16) {
+      w[1] &= (std::uint64_t{1} << (8 * (keep - 8))) - 1;
+    }
+    std::memcpy(t.bytes_.data(), w, 16);
+  }
   // Takes over an atom_node holding valid UTF-8 text of more than inline_atom_capacity bytes.
   static void set_heap_atom(term& t, detail::atom_node* n) noexcept {
     t.set_kind(kind::atom);
@@ -54,6 +78,18 @@ class term_builder_access {
     if (!t.holds_node()) return nullptr;
     detail::node* n = t.node_ptr();
     t.set_kind(kind::nil);
+    if (n->refs.load(std::memory_order_acquire) == 1 ||
+        n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      return n;
+    }
+    return nullptr;
+  }
+
+  // As release_deferred, but leaves t as it was: for a term whose memory is freed right after
+  // without running its destructor.
+  static detail::node* release_deferred_dying(const term& t) noexcept {
+    if (!t.holds_node()) return nullptr;
+    detail::node* n = t.node_ptr();
     if (n->refs.load(std::memory_order_acquire) == 1 ||
         n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       return n;

@@ -296,7 +296,8 @@ class term {
   static constexpr std::size_t inline_atom_capacity = 14;
 
   void set_kind(kind k) noexcept {
-    bytes_.fill(0);
+    // A constant-size memset becomes two stores; array::fill(0) ended up as a memset call.
+    std::memset(bytes_.data(), 0, sizeof bytes_);
     bytes_[0] = static_cast<std::uint8_t>(k);
   }
   template <class T>
@@ -317,16 +318,12 @@ class term {
   }
   void init_uint(std::uint64_t v);
   bool holds_node() const noexcept {
-    switch (type()) {
-      case kind::integer:
-      case kind::float_:
-      case kind::nil:
-        return false;
-      case kind::atom:
-        return bytes_[1] == heap_atom_marker;
-      default:
-        return true;
-    }
+    constexpr unsigned never = (1u << static_cast<unsigned>(kind::integer)) |
+                               (1u << static_cast<unsigned>(kind::float_)) |
+                               (1u << static_cast<unsigned>(kind::nil));
+    unsigned k = bytes_[0];
+    if ((never >> k) & 1u) return false;
+    return k != static_cast<unsigned>(kind::atom) || bytes_[1] == heap_atom_marker;
   }
   // Reference counting of the node this term holds (holds_node() must be true).
   void retain_node() const noexcept;
