@@ -756,11 +756,14 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         if (end - p >= 2 && *p == tag::small_integer) {
           access::set_int(*dest, p[1]);
           p += 2;
+          // Locals, not the frame: stores into terms may alias any memory.
           term* slots = static_cast<term*>(f.slots);
-          while (f.next < f.count && end - p >= 2 && *p == tag::small_integer) {
-            access::set_int(slots[f.next++], p[1]);
+          std::uint32_t next = f.next, count = f.count;
+          while (next < count && end - p >= 2 && *p == tag::small_integer) {
+            access::set_int(slots[next++], p[1]);
             p += 2;
           }
+          f.next = next;
           continue;
         }
         if (end - p >= 5 && *p == tag::integer) {

@@ -43,12 +43,21 @@ using byte = std::uint8_t;
 // writes; the vector grows geometrically, and finish() trims it to what was written.
 class vector_sink {
  public:
+  static constexpr bool counting = false;
   explicit vector_sink(std::vector<byte>& v) : v_(v), start_(v.size()) {
     cur_ = v_.data() + v_.size();
     lim_ = cur_;
   }
-  void ensure(std::size_t n) {
-    if (static_cast<std::size_t>(lim_ - cur_) < n) grow(n);
+  [[gnu::always_inline]] void ensure(std::size_t n) {
+    if (static_cast<std::size_t>(lim_ - cur_) < n) [[unlikely]]
+      grow(n);
+  }
+  // The next n bytes, for the caller to fill (after ensure(n), or ensure of more). Writing
+  // through the returned pointer keeps the cursor out of memory: a byte store may alias it.
+  [[gnu::always_inline]] byte* claim(std::size_t n) noexcept {
+    byte* c = cur_;
+    cur_ = c + n;
+    return c;
   }
   void u8(byte b) noexcept { *cur_++ = b; }
   void u16(std::uint16_t v) noexcept {
@@ -78,13 +87,14 @@ class vector_sink {
   void finish() { v_.resize(pos()); }
 
  private:
-  void grow(std::size_t n) {
+  [[gnu::noinline]] void grow(std::size_t n) {
     std::size_t at = pos();
     std::size_t written = at - start_;
-    // Reallocation doubles what this encode has written, so it stays amortised; within the
-    // capacity the vector is extended in small steps, because resize() zero-fills what it adds.
-    if (v_.capacity() - at < n) v_.reserve(at + std::max({n, written, std::size_t{256}}));
-    v_.resize(std::min(v_.capacity(), at + std::max(n, std::size_t{64})));
+    // Growth doubles what this encode has written, so it stays amortised, and resize()
+    // zero-fills at most about as much as is written.
+    std::size_t step = std::max({n, written, std::size_t{256}});
+    if (v_.capacity() - at < n) v_.reserve(at + step);
+    v_.resize(std::min(v_.capacity(), at + step));
     cur_ = v_.data() + at;
     lim_ = v_.data() + v_.size();
   }
@@ -97,7 +107,13 @@ class vector_sink {
 
 class size_sink {
  public:
+  static constexpr bool counting = true;
   void ensure(std::size_t) noexcept {}
+  // Callers write at most 16 bytes through it (longer data goes through bytes()).
+  byte* claim(std::size_t n) noexcept {
+    n_ += n;
+    return scratch_;  // what is written here is not kept
+  }
   void u8(byte) noexcept { ++n_; }
   void u16(std::uint16_t) noexcept { n_ += 2; }
   void u32(std::uint32_t) noexcept { n_ += 4; }
@@ -109,7 +125,17 @@ class size_sink {
 
  private:
   std::size_t n_ = 0;
+  byte scratch_[32];
 };
+
+inline void store_be32(byte* o, std::uint32_t v) noexcept {
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
+  std::memcpy(o, &v, 4);
+}
+inline void store_be64(byte* o, std::uint64_t v) noexcept {
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  std::memcpy(o, &v, 8);
+}
 
 struct walk_options {
   atom_cache_hook* atom_cache = nullptr;
@@ -148,6 +174,10 @@ class walker {
       }
     }
     std::string_view text = access::atom_text(a);
+    if (text.size() <= access::inline_atom_capacity) {
+      inline_atom(a, text.size());
+      return;
+    }
     s_.ensure(3 + text.size());
     if (text.size() <= 255) {
       s_.u8(tag::small_atom_utf8);
@@ -159,22 +189,42 @@ class walker {
     s_.bytes(text.data(), text.size());
   }
 
-  void integer(std::int64_t v) {
+  [[gnu::always_inline]] void integer(std::int64_t v) {
     s_.ensure(11);
     if (v >= 0 && v <= 255) {
-      s_.u8(tag::small_integer);
-      s_.u8(static_cast<byte>(v));
+      byte* o = s_.claim(2);
+      o[0] = tag::small_integer;
+      o[1] = static_cast<byte>(v);
     } else if (v >= INT32_MIN && v <= INT32_MAX) {
-      s_.u8(tag::integer);
-      s_.u32(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)));
+      byte* o = s_.claim(5);
+      o[0] = tag::integer;
+      store_be32(o + 1, static_cast<std::uint32_t>(static_cast<std::int32_t>(v)));
     } else {
       std::uint64_t mag = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
       auto n = static_cast<byte>((71 - std::countl_zero(mag)) / 8);
-      s_.u8(tag::small_big);
-      s_.u8(n);
-      s_.u8(v < 0 ? 1 : 0);
-      for (byte i = 0; i < n; ++i) s_.u8(static_cast<byte>(mag >> (8 * i)));
+      byte* o = s_.claim(3u + n);
+      o[0] = tag::small_big;
+      o[1] = n;
+      o[2] = v < 0 ? 1 : 0;
+      for (byte i = 0; i < n; ++i) o[3 + i] = static_cast<byte>(mag >> (8 * i));
     }
+  }
+
+  void float_(double d) {
+    s_.ensure(9);
+    byte* o = s_.claim(9);
+    o[0] = tag::new_float;
+    store_be64(o + 1, std::bit_cast<std::uint64_t>(d));
+  }
+
+  // An atom of at most inline_atom_capacity bytes, kept in the term: a fixed-size copy of the
+  // term's text bytes; what lies past the atom is overwritten by the next write or trimmed.
+  void inline_atom(const term& a, std::size_t size) {
+    s_.ensure(2 + access::inline_atom_capacity);
+    byte* o = s_.claim(2 + size);
+    o[0] = tag::small_atom_utf8;
+    o[1] = static_cast<byte>(size);
+    std::memcpy(o + 2, access::atom_text_padded(a), access::inline_atom_capacity);
   }
 
   void big(const term& t) {
@@ -204,28 +254,23 @@ class walker {
   }
 
   // Writes t when it lives inside its 16 bytes and needs no atom-cache lookup; false otherwise.
-  bool write_immediate(const term& t) {
+  [[gnu::always_inline]] bool write_immediate(const term& t) {
     switch (t.type()) {
       case kind::integer:
         integer(access::int_value(t));
         return true;
       case kind::float_:
-        s_.ensure(9);
-        s_.u8(tag::new_float);
-        s_.u64(std::bit_cast<std::uint64_t>(access::float_value(t)));
+        float_(access::float_value(t));
         return true;
       case kind::nil:
         s_.ensure(1);
-        s_.u8(tag::nil);
+        *s_.claim(1) = tag::nil;
         return true;
       case kind::atom: {
         if (o_.atom_cache != nullptr) return false;
-        std::string_view text = access::atom_text(t);
-        if (text.size() > access::inline_atom_capacity) return false;
-        s_.ensure(2 + text.size());
-        s_.u8(tag::small_atom_utf8);
-        s_.u8(static_cast<byte>(text.size()));
-        s_.bytes(text.data(), text.size());
+        std::size_t size = access::atom_text(t).size();
+        if (size > access::inline_atom_capacity) return false;
+        inline_atom(t, size);
         return true;
       }
       default:
@@ -261,9 +306,7 @@ void walker<Sink>::write(const term& root) {
         big(*t);
         break;
       case kind::float_:
-        s_.ensure(9);
-        s_.u8(tag::new_float);
-        s_.u64(std::bit_cast<std::uint64_t>(access::float_value(*t)));
+        float_(access::float_value(*t));
         break;
       case kind::atom:
         atom(*t);
@@ -291,41 +334,66 @@ void walker<Sink>::write(const term& root) {
         const auto& n = access::node_of<detail::tuple_node>(*t);
         s_.ensure(5);
         if (n.size <= 255) {
-          s_.u8(tag::small_tuple);
-          s_.u8(static_cast<byte>(n.size));
+          byte* o = s_.claim(2);
+          o[0] = tag::small_tuple;
+          o[1] = static_cast<byte>(n.size);
         } else {
-          s_.u8(tag::large_tuple);
-          s_.u32(n.size);
+          byte* o = s_.claim(5);
+          o[0] = tag::large_tuple;
+          store_be32(o + 1, n.size);
         }
-        if (n.size == 0) break;
-        stack_.push_back(
-            {n.elements() + 1, n.elements() + n.size, nullptr, no_patch, frame_kind::terms, false});
-        t = n.elements();
+        // Leading immediates are written at once; a tuple of immediates needs no frame, and
+        // one whose last element is its only other term needs none either.
+        const term* e = n.elements();
+        const term* last = e + n.size;
+        while (e != last && write_immediate(*e)) ++e;
+        if (e == last) break;
+        if (e + 1 != last) {
+          stack_.push_back({e + 1, last, nullptr, no_patch, frame_kind::terms, false});
+        }
+        t = e;
         continue;
       }
       case kind::list: {
         const auto& n = access::node_of<detail::list_node>(*t);
         const term* e = n.elements();
         if (is_byte_string(n)) {
+          if constexpr (Sink::counting) {
+            s_.claim(3 + n.size);
+            break;
+          }
           s_.ensure(3 + n.size);
-          s_.u8(tag::string);
-          s_.u16(static_cast<std::uint16_t>(n.size));
-          for (std::uint32_t i = 0; i < n.size; ++i)
-            s_.u8(static_cast<byte>(access::int_value(e[i])));
+          byte* o = s_.claim(3 + n.size);
+          o[0] = tag::string;
+          o[1] = static_cast<byte>(n.size >> 8);
+          o[2] = static_cast<byte>(n.size);
+          for (std::uint32_t i = 0; i < n.size; ++i) {
+            o[3 + i] = static_cast<byte>(access::int_value(e[i]));
+          }
           break;
         }
         s_.ensure(5);
-        s_.u8(tag::list);
-        s_.u32(n.size);
-        stack_.push_back({e + 1, e + n.size, &n.tail, no_patch, frame_kind::terms, false});
+        byte* o = s_.claim(5);
+        o[0] = tag::list;
+        store_be32(o + 1, n.size);
+        const term* last = e + n.size;
+        while (e != last && write_immediate(*e)) ++e;
+        if (e == last) {
+          // All elements written: the tail is the last term of the list, so no frame.
+          if (write_immediate(n.tail)) break;
+          t = &n.tail;
+          continue;
+        }
+        stack_.push_back({e + 1, last, &n.tail, no_patch, frame_kind::terms, false});
         t = e;
         continue;
       }
       case kind::map: {
         const auto& n = access::node_of<detail::map_node>(*t);
         s_.ensure(5);
-        s_.u8(tag::map);
-        s_.u32(n.size);
+        byte* o = s_.claim(5);
+        o[0] = tag::map;
+        store_be32(o + 1, n.size);
         if (n.size == 0) break;
         stack_.push_back(
             {n.entries(), n.entries() + n.size, nullptr, no_patch, frame_kind::map, true});

@@ -97,6 +97,11 @@ class term_builder_access {
     return nullptr;
   }
 
+  // The text bytes of an inline atom followed by padding: inline_atom_capacity readable bytes.
+  static const std::uint8_t* atom_text_padded(const term& t) noexcept {
+    return t.bytes_.data() + 2;
+  }
+
   template <class N>
   static const N& node_of(const term& t) noexcept {
     return *static_cast<const N*>(t.node_ptr());
