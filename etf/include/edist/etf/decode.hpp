@@ -7,7 +7,18 @@
 // Ownership: decode() with a span copies everything it needs, so the input may be freed when
 // it returns. decode() with a shared_bytes buffer returns binaries of at least
 // decode_limits::zero_copy_threshold bytes as slices of that buffer that share its ownership;
-// everything else is copied.
+// everything else is copied. A compressed term (tag 80) is inflated into a buffer of its own,
+// and large binaries inside it are slices of that buffer, whichever decode() was called.
+//
+// What is accepted is what OTP 25 and 27 accept (checked against binary_to_term/1), with these
+// choices: the old tags (ATOM_EXT and SMALL_ATOM_EXT as Latin-1, FLOAT_EXT, PID_EXT, PORT_EXT,
+// REFERENCE_EXT, NEW_REFERENCE_EXT) decode to the same values as the current ones; a LIST_EXT
+// whose tail is itself a list is spliced into one list, and an empty LIST_EXT is its tail, as
+// BEAM does; the Size field of NEW_FUN_EXT is ignored, as BEAM does (re-encoding writes the
+// right one); NaN and infinities are refused, as BEAM refuses them. Stricter than BEAM: a
+// reference with no id words (errc::invalid_term; the term type holds 1 to 5), an export fun
+// of arity above 255, and bytes after the term unless decode_options::allow_trailing (BEAM's
+// binary_to_term/1 ignores them).
 #pragma once
 
 #include <cstdint>
@@ -49,8 +60,8 @@ struct decode_options {
 
 struct decode_result {
   term value;
-  std::size_t consumed = 0;      // bytes of input the term took
-  std::error_code error;         // empty on success
+  std::size_t consumed = 0;  // bytes of input the term took
+  std::error_code error;     // empty on success
   // Where in the input the error was found (for an error inside a compressed term: the
   // offset of its COMPRESSED tag).
   std::size_t error_offset = 0;
