@@ -220,6 +220,15 @@ int run_with_erlang(const std::filesystem::path& erl) {
       const auto why = n->net().failure_detail(beam);
       throw step_failed(why.empty() ? ec.message() : why);
     }
+    // The node is reachable before its -eval has registered `shell`, and a message to a name
+    // nobody holds yet is dropped: wait until the shell is there.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!rpc_or_fail(self, beam, "erlang", "whereis", term::list({atom("shell")})).is_pid()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw step_failed("the BEAM node did not register shell within 10 s");
+      }
+      std::this_thread::sleep_for(50ms);
+    }
     return std::string("connected: ") + me + " <-> " + beam;
   });
   t.step("Node.list() on both sides", [&] {

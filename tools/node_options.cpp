@@ -6,6 +6,7 @@
 #include <edist/etf/text.hpp>
 #include <future>
 #include <random>
+#include <thread>
 
 namespace edist::tools {
 
@@ -93,6 +94,12 @@ std::unique_ptr<running_node> running_node::start(const node_flags& flags, const
 void running_node::stop() {
   if (net_) net_->stop();
   work_.reset();
+  // The network closes its connections with handlers posted to io_; running them is what
+  // breaks the connection <-> peer ownership cycle. Stop hard only if work remains after a
+  // grace period (a process still waiting on a receive, say).
+  for (int i = 0; i < 100 && !io_.stopped(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   io_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
