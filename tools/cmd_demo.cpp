@@ -333,8 +333,14 @@ int run_in_process() {
     return "connected: " + bn + " <-> " + an;
   });
   t.step("node lists on both sides", [&] {
-    const auto on_a = a->get_node().nodes();
-    const auto on_b = b->get_node().nodes();
+    // The accepting side records the connection a moment after the dialling side: poll.
+    auto on_a = a->get_node().nodes();
+    auto on_b = b->get_node().nodes();
+    for (int i = 0; i < 100 && !(contains(on_a, bn) && contains(on_b, an)); ++i) {
+      std::this_thread::sleep_for(50ms);
+      on_a = a->get_node().nodes();
+      on_b = b->get_node().nodes();
+    }
     expect(contains(on_a, bn) && contains(on_b, an), "nodes missing from the lists");
     return an + ": " + join(on_a) + "   " + bn + ": " + join(on_b);
   });
