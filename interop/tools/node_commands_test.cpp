@@ -388,7 +388,10 @@ TEST(EdistDemo, AgainstLiveErlang) {
   EXPECT_NE(r.out.find("a live BEAM node"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("received {shell,got,hello}"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("the BEAM node got 1180591620717411303425"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("all 9 steps worked"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("BEAM's :global.whereis_name -> <"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(":global.send delivered via_global"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("BEAM sees [<"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("all 11 steps worked"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
 }
 
@@ -398,7 +401,9 @@ TEST(EdistDemo, WithoutErlangOnPath) {
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("no erl on the PATH"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("received {echo,hello}"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("all 7 steps worked"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(",normal}"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not in this tour: :global"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("all 9 steps worked"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
 }
 
