@@ -361,6 +361,30 @@ TEST_P(NodeCommands, ServeGlobalAndPgVisible) {
   check_global_and_pg(false);
 }
 
+// Without --connect: the name and the membership appear once a BEAM node connects to it.
+TEST_P(NodeCommands, ServeGlobalWhenABeamNodeConnectsLater) {
+  auto& beam = start_beam();
+  EXPECT_EQ(beam.eval("{ok, _} = pg:start(pg), ok"), "ok");
+  const auto name = et::unique_name("serve") + "@localhost";
+  std::string ready;
+  auto serve = start_serve(
+      {"--sname", name, "--cookie", cookie_, "--global", "late_kv", "--pg", "late_group"}, ready);
+  ASSERT_EQ(ready, "ready " + name);
+  EXPECT_EQ(beam.eval("global:whereis_name(late_kv)"), "undefined");
+  EXPECT_EQ(beam.eval("net_kernel:connect_node('" + name + "')"), "true");
+  EXPECT_EQ(
+      eval_until(beam,
+                 "case global:whereis_name(late_kv) of P when is_pid(P) -> node(P); U -> U end",
+                 name),
+      name);
+  EXPECT_EQ(
+      eval_until(beam, "pg:get_members(late_group) =:= [global:whereis_name(late_kv)]", "true"),
+      "true");
+  EXPECT_EQ(beam.eval("gen_server:call({global, late_kv}, {put, a, 1})"), "ok");
+  ASSERT_EQ(::kill(serve.pid(), SIGTERM), 0);
+  EXPECT_EQ(serve.wait(15s), 0);
+}
+
 TEST_P(NodeCommands, ServeGlobalAndPgHidden) {
   check_global_and_pg(true);
 }
