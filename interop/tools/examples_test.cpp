@@ -138,8 +138,13 @@ TEST_F(Examples, GlobalNameAndPgGroup) {
   const auto members = read_line(p.stdout_fd(), 30s).value_or("");
   EXPECT_EQ(members.rfind("members of workers: [<", 0), 0u) << members;
   EXPECT_EQ(std::count(members.begin(), members.end(), '<'), 2) << members;
-  EXPECT_EQ(beam_->eval("lists:sort([node(P) || P <- pg:get_members(workers)])"),
-            "[" + beam_->node_name() + "," + name + "]");
+  // Membership travels asynchronously (join, or the sync after discovery): wait for it.
+  EXPECT_EQ(
+      beam_->eval("Want = lists:sort([node(), '" + name +
+                  "']), W = fun W(0) -> lists:sort([node(P) || P <- pg:get_members(workers)]); "
+                  "W(I) -> case lists:sort([node(P) || P <- pg:get_members(workers)]) of "
+                  "Want -> Want; _ -> timer:sleep(50), W(I - 1) end end, W(200)"),
+      "[" + beam_->node_name() + "," + name + "]");
   EXPECT_EQ(beam_->eval("global:send(cpp_worker, {ping, whereis(" + mailbox + ")}), ok"), "ok");
   EXPECT_EQ(beam_->receive(), "{pong," + name + "}");
   EXPECT_EQ(beam_->eval("global:send(cpp_worker, stop), ok"), "ok");
