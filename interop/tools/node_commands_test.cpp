@@ -182,6 +182,14 @@ class NodeCommands : public et::otp_test {
                          name),
               name);
     EXPECT_EQ(second.eval("gen_server:call({global, " + global_name + "}, {get, k})"), "error");
+    // Killed by an exit signal: the same.
+    EXPECT_EQ(second.eval("put(old, " + where + "), exit(get(old), kill)"), "true");
+    EXPECT_EQ(eval_until(second,
+                         "case " + where +
+                             " of P when is_pid(P) -> case P =/= get(old) of true -> node(P); "
+                             "false -> old end; U -> U end",
+                         name),
+              name);
     EXPECT_EQ(eval_until(first, members, "true"), "true");
     EXPECT_EQ(eval_until(second, members, "true"), "true");
 
