@@ -35,7 +35,11 @@ class my_cpp_node {
     thread_ = std::thread([this] { io_.run(); });
     std::error_code ec;
     net_ = edist::node::network::start(io_.get_executor(), node, network, ec);
-    if (!net_) throw std::system_error(ec, "cannot start the C++ node");
+    if (!net_) {
+      io_.stop();
+      thread_.join();
+      throw std::system_error(ec, "cannot start the C++ node");
+    }
     // A price list the BEAM side may query: shop:price(Item).
     net_->get_node().rpc_functions()->add(
         "shop", "price",
@@ -46,7 +50,10 @@ class my_cpp_node {
   }
   ~my_cpp_node() {
     if (net_) net_->stop();
+    // Let the handlers that close the connections run, then stop for good.
     work_.reset();
+    for (int i = 0; i < 100 && !io_.stopped(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     io_.stop();
     thread_.join();
   }
