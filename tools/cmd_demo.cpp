@@ -124,7 +124,7 @@ class beam_child {
     // pg's default scope first (erl starts it only with -kernel start_pg true), so that it
     // exists by the time `shell` does, which is what the demo waits for.
     const std::string shell =
-        "{ok, _} = pg:start(pg), "
+        "case pg:start(pg) of {ok, _} -> ok; {error, {already_started, _}} -> ok end, "
         "register(shell, spawn(fun Loop() -> receive {From, stop} -> From ! {shell, stopping}; "
         "{From, Msg} -> From ! {shell, got, Msg}, Loop() end end)).";
     std::vector<std::string> args = {erl.string(), "-sname",      name,    "-setcookie", cookie,
