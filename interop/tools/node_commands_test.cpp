@@ -83,6 +83,7 @@ class NodeCommands : public et::otp_test {
     // The serve contract is also checked from iex, where Elixir runs on this OTP.
     o.elixir = et::system_elixir().has_value() && et::system_otp().has_value() &&
                otp().bin_dir == et::system_otp()->bin_dir;
+    uses_elixir_ = o.elixir;
     beam_.emplace(et::beam_node::start(otp(), o));
     return *beam_;
   }
@@ -156,10 +157,10 @@ class NodeCommands : public et::otp_test {
     EXPECT_EQ(second.eval(where + " =:= rpc:call('" + first.node_name() +
                           "', global, whereis_name, [" + global_name + "])"),
               "true");
-    const std::string call_first =
-        first.eval("code:is_loaded('Elixir.GenServer') =/= false") == "true"
-            ? "'Elixir.GenServer':call"
-            : "gen_server:call";
+    // From iex as GenServer.call({:global, TERM}, ...) when the first node runs Elixir.
+    const bool iex = first.eval("element(1, code:ensure_loaded('Elixir.GenServer'))") == "module";
+    const std::string call_first = iex ? "'Elixir.GenServer':call" : "gen_server:call";
+    EXPECT_EQ(iex, uses_elixir_);
     EXPECT_EQ(first.eval(call_first + "({global, " + global_name + "}, {put, k, [1, 2]})"), "ok");
     EXPECT_EQ(second.eval("gen_server:call({global, " + global_name + "}, {get, k})"),
               "{ok,[1,2]}");
@@ -202,6 +203,7 @@ class NodeCommands : public et::otp_test {
 
   std::optional<et::epmd_instance> epmd_;
   std::string cookie_;
+  bool uses_elixir_ = false;
   std::optional<et::beam_node> beam_;
 };
 
