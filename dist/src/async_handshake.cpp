@@ -66,6 +66,10 @@ class runner : public std::enable_shared_from_this<runner<Machine>> {
                 opts_.hooks.on_peer
                     ? opts_.hooks.on_peer(machine_.peer_node(), machine_.peer_flags())
                     : accept_decision::ok;
+            if (opts_.hooks.cookie_for) {
+              std::string cookie = opts_.hooks.cookie_for(machine_.peer_node());
+              if (!cookie.empty()) machine_.use_cookie(std::move(cookie));
+            }
             a = machine_.decide(d);
             continue;
           } else {

@@ -399,6 +399,19 @@ TEST_P(NodeInterop, WrongCookieIsRejected) {
   EXPECT_FALSE(connect_from_cpp(beam.node_name()));
 }
 
+TEST_P(NodeInterop, APerNodeCookieAlsoAdmitsThatNodeWhenItDialsUs) {
+  auto& beam = start_beam(et::random_cookie());
+  EXPECT_EQ(beam.eval("net_kernel:connect_node(" + q() + ")"), "false");
+  cpp().set_cookie(beam.node_name(), beam.cookie());
+  EXPECT_EQ(beam.eval("net_kernel:connect_node(" + q() + ")"), "true");
+  // The accepting side records the connection a moment after the dialler returns.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!cpp().is_connected(beam.node_name()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(cpp().is_connected(beam.node_name()));
+}
+
 TEST_P(NodeInterop, NameTypeMismatchIsRejected) {
   auto& beam = start_beam({}, /*long_names=*/true);
   EXPECT_EQ(connect_from_cpp(beam.node_name()), edist::dist::errc::name_type_mismatch);

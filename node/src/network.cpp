@@ -177,6 +177,10 @@ struct network::impl final : dialer, std::enable_shared_from_this<network::impl>
       auto sn = wn.lock();
       return sn ? sn->decide_incoming(peer) : dist::accept_decision::not_allowed;
     };
+    ho.hooks.cookie_for = [wn](const std::string& peer) {
+      auto sn = wn.lock();
+      return sn ? sn->cookie_for(peer) : std::string();
+    };
     dist::async_handshake_accept(
         **tp, config(n->cookie()), ho,
         [self = shared_from_this(), tp](std::error_code ec, dist::handshake_outcome out) mutable {

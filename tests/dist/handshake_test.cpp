@@ -565,7 +565,8 @@ struct pair_outcome {
 };
 
 pair_outcome run_pair(handshake_initiator& i, handshake_acceptor& a,
-                      accept_decision decision = accept_decision::ok) {
+                      accept_decision decision = accept_decision::ok,
+                      const std::string& cookie_for_peer = {}) {
   bytes to_acceptor, to_initiator;
   auto ia = i.start();
   auto aa = a.start();
@@ -585,6 +586,7 @@ pair_outcome run_pair(handshake_initiator& i, handshake_acceptor& a,
       progress = true;
     }
     if (aa.step == handshake_step::decide_status) {
+      if (!cookie_for_peer.empty()) a.use_cookie(cookie_for_peer);
       aa = a.decide(decision);
       progress = true;
     }
@@ -662,6 +664,22 @@ TEST(HandshakePair, DifferentCookiesNeverConnect) {
   EXPECT_EQ(ar.error, errc::bad_cookie);
   EXPECT_EQ(ir.step, handshake_step::failed);
   EXPECT_EQ(ir.error, errc::peer_closed);
+}
+
+TEST(HandshakePair, APerPeerCookieChosenWhileDecidingConnects) {
+  handshake_initiator i(config("alpha@localhost", "one"), "beta@localhost");
+  handshake_acceptor a(config("beta@localhost", "two"));
+  auto [ir, ar] = run_pair(i, a, accept_decision::ok, "one");
+  EXPECT_EQ(ir.step, handshake_step::done) << ir.error.message() << i.error_detail();
+  EXPECT_EQ(ar.step, handshake_step::done) << ar.error.message() << a.error_detail();
+}
+
+TEST(HandshakePair, APerPeerCookieOtherThanTheCallersFails) {
+  handshake_initiator i(config("alpha@localhost", "one"), "beta@localhost");
+  handshake_acceptor a(config("beta@localhost", "one"));
+  auto [ir, ar] = run_pair(i, a, accept_decision::ok, "three");
+  EXPECT_EQ(ar.error, errc::bad_cookie);
+  EXPECT_EQ(ir.step, handshake_step::failed);
 }
 
 TEST(HandshakePair, NotAllowedReachesTheInitiator) {

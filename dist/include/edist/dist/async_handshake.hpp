@@ -33,6 +33,9 @@ inline constexpr std::chrono::milliseconds default_net_setuptime{7000};
 struct handshake_hooks {
   // Acceptor: who is calling; return what to tell it (see accept_decision). Default: ok.
   std::function<accept_decision(const std::string& peer_node, dist_flags peer_flags)> on_peer;
+  // Acceptor: the cookie this caller must share with us (a per-node cookie), asked once its
+  // name is known, before the challenge. Default (or an empty answer): the configured cookie.
+  std::function<std::string(const std::string& peer_node)> cookie_for;
   // Initiator: the acceptor says it already has a connection to us (`alive`): return true if
   // this attempt is still wanted (the old connection is gone), false to give up. Default: true.
   std::function<bool(const std::string& peer_node)> on_alive;

@@ -145,6 +145,9 @@ class handshake_acceptor : public handshake_machine {
   handshake_action on_written();
   handshake_action on_read(std::span<const std::uint8_t> bytes);
   handshake_action decide(accept_decision d);
+  // During decide_status (before decide()): check this peer's challenge with `cookie` instead
+  // of the configured one, as erlang:set_cookie(Node, Cookie) makes BEAM do for that node.
+  void use_cookie(std::string cookie) { cfg_.cookie = std::move(cookie); }
 
   // Valid from decide_status on: who is calling, and with which flags.
   const std::string& peer_node() const noexcept { return result_.peer_node; }
