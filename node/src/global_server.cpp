@@ -77,6 +77,8 @@ constexpr std::int64_t protocol_version = 8;
 // verify-connect part (init_connect_ack, cancel_connect, tagged lock_set) (8).
 constexpr std::int64_t pop_vsn = 7;
 constexpr std::int64_t verify_connect_vsn = 8;
+// How long the locker keeps the partition locked for one connect session at most.
+constexpr auto lock_hold_limit = std::chrono::seconds(120);
 
 term atom(std::string_view s) {
   return term::atom(s);
@@ -99,7 +101,7 @@ std::vector<term> elements(const term& list) {
 // A known-node list entry: Node or {Node, Vsn}.
 std::optional<std::pair<term, std::int64_t>> node_vsn_entry(const term& t) {
   if (t.is_atom()) return std::pair{t, std::int64_t{0}};
-  if (t.is_tuple(2) && t[0].is_atom() && t[1].is_integer()) return std::pair{t[0], t[1].as_int64()};
+  if (t.is_tuple(2) && t[0].is_atom() && t[1].to_int64()) return std::pair{t[0], *t[1].to_int64()};
   return std::nullopt;
 }
 
@@ -294,9 +296,9 @@ struct server::state {
     const term& vsn = req[1];
     const term& n = req[2];
     const term& init = req[3];
-    if (!n.is_atom() || !vsn.is_tuple() || vsn.tuple_size() < 2 || !vsn[0].is_integer()) return;
+    if (!n.is_atom() || !vsn.is_tuple() || vsn.tuple_size() < 2 || !vsn[0].to_int64()) return;
     if (!init.is_tuple(4) || !init[0].is_atom("locker") || !init[3].is_pid()) return;
-    const std::int64_t his_vsn = vsn[0].as_int64();
+    const std::int64_t his_vsn = *vsn[0].to_int64();
     const term& his_tag = vsn[1];
     if (pending.count(n)) {
       // A second attempt while one is in progress: cancel both and start over.
@@ -490,8 +492,8 @@ struct server::state {
     // {lost_connection, NodeA, XCreationA, OpIdA, NodeB}
     const term& a = msg[1];
     const term& b = msg[4];
-    if (!a.is_atom() || !b.is_atom() || !msg[3].is_integer()) return;
-    const std::int64_t op = msg[3].as_int64();
+    if (!a.is_atom() || !b.is_atom() || !msg[3].to_int64()) return;
+    const std::int64_t op = *msg[3].to_int64();
     auto key = std::pair{a, b};
     if (auto seen = lost_seen.find(key);
         seen != lost_seen.end() && seen->second.first == msg[2] && op <= seen->second.second) {
@@ -653,7 +655,12 @@ void server::arm() {
     if (!self || ec) return;
     {
       std::lock_guard lock(self->state_->mu);
-      if (!self->state_->stopping) self->state_->handle(msg);
+      try {
+        if (!self->state_->stopping) self->state_->handle(msg);
+      } catch (const std::exception&) {
+        // A message of an unexpected shape that slipped past the checks: ignored, as
+        // global.erl drops what it does not understand. The server keeps running.
+      }
     }
     self->arm();
   });
@@ -743,75 +750,93 @@ std::vector<term> minus(std::vector<term> a, const std::vector<term>& b) {
 }  // namespace
 
 void server::locker_loop() {
-  const process& self = locker_proc_;
-  caller c{self, runtime_->node(), options_.call_timeout};
   while (!stopping_) {
-    auto r = self.receive(200ms);
+    auto r = locker_proc_.receive(200ms);
     if (r.error == errc::timeout) continue;
     if (r.error) break;
-    const term& m = r.message;
-    // {lock_request, Node, HisLocker, MyTag, HisTag}; stale cancels are dropped here.
-    if (!m.is_tuple(5) || !m[0].is_atom("lock_request")) continue;
-    const term n = m[1], his_locker = m[2], my_tag = m[3], his_tag = m[4];
-    std::vector<term> known;
-    term lock_id;
-    {
-      std::lock_guard lock(state_->mu);
-      auto it = state_->sessions.find(n);
-      if (state_->stopping || it == state_->sessions.end() || !(it->second.my_tag == my_tag)) {
-        continue;
-      }
-      known = state_->known_atoms();
-      // locker_lock_id/2: both lockers, in term order, so both sides build the same id. The
-      // peer's locker has already locked this node with it: take its id from our table if the
-      // orders ever disagreed.
-      std::vector<term> pair{self.pid(), his_locker};
-      std::sort(pair.begin(), pair.end());
-      lock_id = term::tuple({global_resource(), term::list(pair)});
-      const term held = state_->locks.requester(global_resource());
-      std::vector<term> swapped{pair[1], pair[0]};
-      if (held == term::list(swapped)) lock_id = term::tuple({global_resource(), held});
+    try {
+      if (!lock_round(r.message)) break;
+    } catch (const std::exception&) {
+      // Ignored like any malformed message; the locker keeps serving.
     }
-    // lock_nodes_safely/3 with no extra nodes: the boss first, then this node, then the rest.
-    std::vector<term> all = known;
-    all.push_back(c.self_node);
-    const term boss = *std::max_element(all.begin(), all.end());
-    bool locked = c.set_lock(lock_id, {boss});
-    std::vector<term> held{boss};
-    if (locked && !(boss == c.self_node)) {
-      locked = c.set_lock(lock_id, {c.self_node});
-      if (locked) held.push_back(c.self_node);
-    }
-    if (locked) {
-      auto rest = minus(known, {boss});
-      locked = c.set_lock(lock_id, rest);
-      if (locked) held.insert(held.end(), rest.begin(), rest.end());
-    }
-    if (!locked) c.del_lock(lock_id, held);
-    // send_lock_set/5 through the peer's server (vsn 6+), with the peer's tag (vsn 8).
-    (void)self.send(
-        term::tuple({server_name(), n}),
-        gen::cast_message(term::tuple(
-            {atom("lock_set"), self.pid(), term::boolean(locked), term::list(known), his_tag})));
-    if (!locked) continue;
-    (void)self.send(server_pid_,
-                    gen::cast_message(term::tuple({atom("lock_is_set"), n, my_tag, lock_id})));
-    // wait_cancel_lock/6: hold the lock until the server ends the session.
-    auto is_cancel = [&](const term& x) {
-      return x.is_tuple(4) && x[0].is_atom("cancel") && x[1] == n && x[2] == my_tag;
-    };
-    receive_result cancel;
-    do {
-      cancel = self.receive_if(is_cancel, 200ms);
-    } while (cancel.error == errc::timeout && !stopping_);
-    if (cancel.error) break;
-    const term& action = cancel.message[3];
-    if (action.is_tuple(3) && action[0].is_atom("new_nodes")) {
-      for (const term& k : elements(action[2]))
-        (void)self.send(term::tuple({server_name(), k}), action[1]);
-    }
-    c.delete_global_lock(lock_id, held);
   }
+}
+
+bool server::lock_round(const term& m) {
+  const process& self = locker_proc_;
+  caller c{self, runtime_->node(), options_.call_timeout};
+  // {lock_request, Node, HisLocker, MyTag, HisTag}; stale cancels are dropped here.
+  if (!m.is_tuple(5) || !m[0].is_atom("lock_request")) return true;
+  const term n = m[1], his_locker = m[2], my_tag = m[3], his_tag = m[4];
+  std::vector<term> known;
+  term lock_id;
+  {
+    std::lock_guard lock(state_->mu);
+    auto it = state_->sessions.find(n);
+    if (state_->stopping || it == state_->sessions.end() || !(it->second.my_tag == my_tag)) {
+      return true;
+    }
+    known = state_->known_atoms();
+    // locker_lock_id/2: both lockers, in term order, so both sides build the same id. The
+    // peer's locker has already locked this node with it: take its id from our table if the
+    // orders ever disagreed.
+    std::vector<term> pair{self.pid(), his_locker};
+    std::sort(pair.begin(), pair.end());
+    lock_id = term::tuple({global_resource(), term::list(pair)});
+    const term held = state_->locks.requester(global_resource());
+    std::vector<term> swapped{pair[1], pair[0]};
+    if (held == term::list(swapped)) lock_id = term::tuple({global_resource(), held});
+  }
+  // lock_nodes_safely/3 with no extra nodes: the boss first, then this node, then the rest.
+  std::vector<term> all = known;
+  all.push_back(c.self_node);
+  const term boss = *std::max_element(all.begin(), all.end());
+  bool locked = c.set_lock(lock_id, {boss});
+  std::vector<term> held{boss};
+  if (locked && !(boss == c.self_node)) {
+    locked = c.set_lock(lock_id, {c.self_node});
+    if (locked) held.push_back(c.self_node);
+  }
+  if (locked) {
+    auto rest = minus(known, {boss});
+    locked = c.set_lock(lock_id, rest);
+    if (locked) held.insert(held.end(), rest.begin(), rest.end());
+  }
+  if (!locked) c.del_lock(lock_id, held);
+  // send_lock_set/5 through the peer's server (vsn 6+), with the peer's tag (vsn 8).
+  (void)self.send(
+      term::tuple({server_name(), n}),
+      gen::cast_message(term::tuple(
+          {atom("lock_set"), self.pid(), term::boolean(locked), term::list(known), his_tag})));
+  if (!locked) return true;
+  (void)self.send(server_pid_,
+                  gen::cast_message(term::tuple({atom("lock_is_set"), n, my_tag, lock_id})));
+  // wait_cancel_lock/6: hold the lock until the server ends the session.
+  auto is_cancel = [&](const term& x) {
+    return x.is_tuple(4) && x[0].is_atom("cancel") && x[1] == n && x[2] == my_tag;
+  };
+  // global.erl waits forever (a nodedown ends the session); a peer that stays connected but
+  // never finishes must not keep this node's `global` lock for good, so after
+  // lock_hold_limit the lock goes and the session is restarted as if the peer had cancelled.
+  const auto give_up = std::chrono::steady_clock::now() + lock_hold_limit;
+  receive_result cancel;
+  do {
+    cancel = self.receive_if(is_cancel, 200ms);
+  } while (cancel.error == errc::timeout && !stopping_ &&
+           std::chrono::steady_clock::now() < give_up);
+  if (cancel.error == errc::timeout && !stopping_) {
+    c.delete_global_lock(lock_id, held);
+    (void)self.send(server_pid_, term::tuple({atom("cancel_connect"), n, my_tag}));
+    return true;
+  }
+  if (cancel.error) return false;
+  const term& action = cancel.message[3];
+  if (action.is_tuple(3) && action[0].is_atom("new_nodes")) {
+    for (const term& k : elements(action[2]))
+      (void)self.send(term::tuple({server_name(), k}), action[1]);
+  }
+  c.delete_global_lock(lock_id, held);
+  return true;
 }
 
 // ---- the native API ----------------------------------------------------------------------------

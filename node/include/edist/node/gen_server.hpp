@@ -102,8 +102,9 @@ struct call_options {
   std::function<std::optional<etf::term>(const etf::term& name)> resolve_global;
   // Resolves {via, Module, Name} (Module:whereis_name(Name) in gen.erl): a registry of the
   // caller's choice. Called on the calling thread.
+  // (Initialized so that existing aggregate initializations of call_options stay complete.)
   std::function<std::optional<etf::term>(const etf::term& module, const etf::term& name)>
-      resolve_via;
+      resolve_via = {};
 };
 
 // The outcome of a call: the reply, or an error. For service_errc::target_down, `reason` is

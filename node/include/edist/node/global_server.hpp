@@ -100,6 +100,8 @@ class server : public std::enable_shared_from_this<server> {
  private:
   void arm();
   void locker_loop();
+  // One lock round of the locker for a {lock_request, ...}; false when the locker must end.
+  bool lock_round(const etf::term& message);
 
   std::weak_ptr<node> node_;
   std::shared_ptr<runtime> runtime_;
