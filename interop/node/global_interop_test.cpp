@@ -240,6 +240,48 @@ TEST_P(GlobalInterop, NamesOfAStoppedEdistNodeVanish) {
   EXPECT_EQ(a_->eval(sync_expr), "ok");
 }
 
+TEST_P(GlobalInterop, ASecondEdistNodeJoinsThroughTheFirst) {
+  join_cluster();
+  if (HasFatalFailure()) return;
+  process holder = cpp().spawn();
+  ASSERT_TRUE(g().register_name(atom("first_edist"), holder.pid()));
+  // A second visible edist node that knows only the first one: the two edist servers run the
+  // lock round between themselves (the smaller name starts it), then the second learns the
+  // BEAM nodes from the first and connects to them.
+  node_options no;
+  no.name = et::unique_name("glob2") + "@localhost";
+  no.cookie = cookie_;
+  network_options net;
+  net.epmd_port = epmd_->port();
+  net.start_embedded_epmd = false;
+  std::error_code ec;
+  auto second = network::start(io_.get_executor(), no, net, ec);
+  ASSERT_TRUE(second) << ec.message();
+  node& e2 = second->get_node();
+  global::server& g2 = *e2.global_names();
+  std::promise<std::error_code> done;
+  e2.connect(cpp().name(), [&](std::error_code e) { done.set_value(e); });
+  ASSERT_FALSE(done.get_future().get());
+  EXPECT_TRUE(wait_for([&] {
+    return e2.is_connected(a_->node_name()) && e2.is_connected(b_->node_name());
+  })) << "the second edist node did not reach the BEAM nodes";
+  EXPECT_TRUE(g2.sync(15s));
+  EXPECT_EQ(a_->eval(sync_expr), "ok");
+  EXPECT_EQ(b_->eval(sync_expr), "ok");
+  // Names travelled both ways: the first edist node's name reached the second, and a name
+  // registered on the second is seen by the first and by both BEAM nodes.
+  EXPECT_EQ(g2.whereis_name(atom("first_edist")), holder.pid());
+  process holder2 = e2.spawn();
+  ASSERT_TRUE(g2.register_name(atom("second_edist"), holder2.pid()));
+  EXPECT_EQ(g().whereis_name(atom("second_edist")), holder2.pid());
+  EXPECT_EQ(a_->eval("node(global:whereis_name(second_edist))"), e2.name());
+  EXPECT_EQ(b_->eval("node(global:whereis_name(second_edist))"), e2.name());
+  holder2 = process();
+  EXPECT_EQ(eventually(*a_, "global:whereis_name(second_edist)", "undefined"), "undefined");
+  EXPECT_TRUE(wait_for([&] { return !g().whereis_name(atom("second_edist")).has_value(); }));
+  second->stop();
+}
+
 EDIST_INSTANTIATE_OTP_TEST_SUITE(GlobalInterop);
 
 }  // namespace

@@ -18,8 +18,12 @@
 //         with LockId = {global, lists:sort([LockerA, LockerB])}. Our locker then locks our
 //         own partition with the same id (A's locker has already locked this node with it
 //         through {set_lock, LockId}) and answers {lock_set, OurLocker, Bool, OurKnown, HisTag}.
-//         This locker is passive: it never starts a lock round itself, the BEAM side's locker
-//         does (it retries until both partitions are locked).
+//         Towards BEAM this locker only answers: BEAM's locker starts every round (and retries
+//         until both partitions are locked). Between two edist nodes the one with the smaller
+//         name starts: it locks the boss, itself and the peer's node, then its partition, and
+//         casts lock_set true; a lock_set false makes it release and retry after a pause. An
+//         edist node marks its init_connect with `edist` in the placeholder second element of
+//         the locker tuple (`no_longer_a_pid` on BEAM, ignored there).
 //   cast  {lock_is_set, A, MyTag, LockId}   (local, from our locker) -> we send
 //   cast  {exchange, Me, [{Name, Pid, Method}], NamesExt=[], HisTag}; both sides compare the
 //         peer's names with their own (exchange_names; the smaller node resolves conflicts)
@@ -49,7 +53,7 @@
 // away) removes them. Unknown or malformed messages are ignored, as global.erl logs and drops
 // them. Left out: global groups, lock_still_set's check of late registrations, calling a
 // user's resolve method on a conflict (random_exit_name is applied instead), and starting lock
-// rounds from this side (an edist-only cluster therefore does not sync names by itself).
+// rounds towards BEAM nodes (they always start them).
 #include "edist/node/global_server.hpp"
 
 #include <algorithm>
@@ -246,7 +250,10 @@ struct server::state {
     s.my_tag = term(next_tag++);
     const term init = term::tuple(
         {atom("init_connect"), term::tuple({term(protocol_version), s.my_tag}), self_node,
-         term::tuple({atom("locker"), atom("no_longer_a_pid"), term::list({}), locker})});
+         // The second element is a placeholder that global.erl ignores (`no_longer_a_pid` on
+         // BEAM); `edist` there tells another edist node that this side's locker is passive
+         // towards BEAM, so that one of the two starts the lock round (see on_init_connect).
+         term::tuple({atom("locker"), atom("edist"), term::list({}), locker})});
     sessions.emplace(n, std::move(s));
     cast(n, init);
     if (auto pc = pre_connect.find(n); pc != pre_connect.end()) {
@@ -317,16 +324,26 @@ struct server::state {
       volatile_send(n, term::tuple({atom("init_connect_ack"), self_node, his_tag, s.my_tag}));
     }
     pending[n] = his_vsn;
+    // A BEAM locker always starts lock rounds itself, so towards BEAM this side only answers.
+    // Between two edist nodes the one with the smaller name starts them.
+    if (init[1].is_atom("edist") && self_node < n) {
+      to_locker(term::tuple({atom("select"), n, init[3], s.my_tag, s.his_tag}));
+    }
   }
 
   void on_lock_set(const term& req) {
     // {lock_set, HisLocker, Bool, HisKnown[, MyTag]}
     const term& his_locker = req[1];
-    if (!his_locker.is_pid() || !req[2].is_atom("true")) return;
+    if (!his_locker.is_pid()) return;
     const term n = his_locker.as_pid().node;
     auto it = sessions.find(n);
     if (it == sessions.end() || it->second.his_tag.is_nil()) return;
     if (req.tuple_size() == 5 && !(req[4] == it->second.my_tag)) return;
+    if (!req[2].is_atom("true")) {
+      // Only a locker that started a round waits for this; it releases and tries again.
+      to_locker(term::tuple({atom("lock_refused"), n, it->second.my_tag}));
+      return;
+    }
     to_locker(
         term::tuple({atom("lock_request"), n, his_locker, it->second.my_tag, it->second.his_tag}));
   }
@@ -765,8 +782,12 @@ void server::locker_loop() {
 bool server::lock_round(const term& m) {
   const process& self = locker_proc_;
   caller c{self, runtime_->node(), options_.call_timeout};
-  // {lock_request, Node, HisLocker, MyTag, HisTag}; stale cancels are dropped here.
-  if (!m.is_tuple(5) || !m[0].is_atom("lock_request")) return true;
+  // {lock_request, Node, HisLocker, MyTag, HisTag}: the peer's partition is locked, lock ours
+  // and answer (the_locker_message({lock_set, ...}) of global.erl).
+  // {select, Node, HisLocker, MyTag, HisTag}: start a round with an edist peer (select_node).
+  // Stale cancels and refusals are dropped here.
+  if (!m.is_tuple(5) || !(m[0].is_atom("lock_request") || m[0].is_atom("select"))) return true;
+  const bool starting = m[0].is_atom("select");
   const term n = m[1], his_locker = m[2], my_tag = m[3], his_tag = m[4];
   std::vector<term> known;
   term lock_id;
@@ -787,15 +808,18 @@ bool server::lock_round(const term& m) {
     std::vector<term> swapped{pair[1], pair[0]};
     if (held == term::list(swapped)) lock_id = term::tuple({global_resource(), held});
   }
-  // lock_nodes_safely/3 with no extra nodes: the boss first, then this node, then the rest.
+  // lock_nodes_safely/3: the boss first, then this node (and the peer's node when starting,
+  // which keeps two rounds from deadlocking), then the rest of our partition.
   std::vector<term> all = known;
   all.push_back(c.self_node);
   const term boss = *std::max_element(all.begin(), all.end());
+  std::vector<term> second = minus({c.self_node}, {boss});
+  if (starting) second.push_back(n);
   bool locked = c.set_lock(lock_id, {boss});
   std::vector<term> held{boss};
-  if (locked && !(boss == c.self_node)) {
-    locked = c.set_lock(lock_id, {c.self_node});
-    if (locked) held.push_back(c.self_node);
+  if (locked) {
+    locked = c.set_lock(lock_id, second);
+    if (locked) held.insert(held.end(), second.begin(), second.end());
   }
   if (locked) {
     auto rest = minus(known, {boss});
@@ -803,37 +827,77 @@ bool server::lock_round(const term& m) {
     if (locked) held.insert(held.end(), rest.begin(), rest.end());
   }
   if (!locked) c.del_lock(lock_id, held);
+  // A starting locker that could not lock tries again later (loop_the_locker's timeout).
+  auto retry_later = [&] {
+    std::minstd_rand rng(std::random_device{}());
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(200 + rng() % 800);
+    while (!stopping_ && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(20ms);
+    }
+    (void)self.send(self.pid(), m);
+  };
+  if (!locked && starting) {
+    retry_later();
+    return true;
+  }
   // send_lock_set/5 through the peer's server (vsn 6+), with the peer's tag (vsn 8).
   (void)self.send(
       term::tuple({server_name(), n}),
       gen::cast_message(term::tuple(
           {atom("lock_set"), self.pid(), term::boolean(locked), term::list(known), his_tag})));
   if (!locked) return true;
+  // global.erl waits forever for the steps below (a nodedown ends the session); a peer that
+  // stays connected but never finishes must not keep this node's `global` lock for good, so
+  // after lock_hold_limit the lock goes and the session is restarted as if the peer had
+  // cancelled.
+  const auto give_up = std::chrono::steady_clock::now() + lock_hold_limit;
+  auto wait = [&](auto pred) {
+    receive_result r;
+    do {
+      r = self.receive_if(pred, 200ms);
+    } while (r.error == errc::timeout && !stopping_ && std::chrono::steady_clock::now() < give_up);
+    return r;
+  };
+  auto abandon = [&] {
+    c.delete_global_lock(lock_id, held);
+    (void)self.send(server_pid_, term::tuple({atom("cancel_connect"), n, my_tag}));
+  };
+  if (starting) {
+    // lock_is_set/5 of the locker: the peer answers with its own lock_set.
+    auto is_answer = [&](const term& x) {
+      return (x.is_tuple(5) && x[0].is_atom("lock_request") && x[1] == n && x[3] == my_tag) ||
+             (x.is_tuple(3) && x[0].is_atom("lock_refused") && x[1] == n && x[2] == my_tag) ||
+             (x.is_tuple(4) && x[0].is_atom("cancel") && x[1] == n && x[2] == my_tag);
+    };
+    auto answer = wait(is_answer);
+    if (answer.error == errc::timeout && !stopping_) {
+      abandon();
+      return true;
+    }
+    if (answer.error) return false;
+    if (!answer.message[0].is_atom("lock_request")) {
+      c.delete_global_lock(lock_id, held);
+      if (answer.message[0].is_atom("lock_refused")) retry_later();
+      return true;
+    }
+  }
   (void)self.send(server_pid_,
                   gen::cast_message(term::tuple({atom("lock_is_set"), n, my_tag, lock_id})));
   // wait_cancel_lock/6: hold the lock until the server ends the session.
-  auto is_cancel = [&](const term& x) {
+  auto cancel = wait([&](const term& x) {
     return x.is_tuple(4) && x[0].is_atom("cancel") && x[1] == n && x[2] == my_tag;
-  };
-  // global.erl waits forever (a nodedown ends the session); a peer that stays connected but
-  // never finishes must not keep this node's `global` lock for good, so after
-  // lock_hold_limit the lock goes and the session is restarted as if the peer had cancelled.
-  const auto give_up = std::chrono::steady_clock::now() + lock_hold_limit;
-  receive_result cancel;
-  do {
-    cancel = self.receive_if(is_cancel, 200ms);
-  } while (cancel.error == errc::timeout && !stopping_ &&
-           std::chrono::steady_clock::now() < give_up);
+  });
   if (cancel.error == errc::timeout && !stopping_) {
-    c.delete_global_lock(lock_id, held);
-    (void)self.send(server_pid_, term::tuple({atom("cancel_connect"), n, my_tag}));
+    abandon();
     return true;
   }
   if (cancel.error) return false;
   const term& action = cancel.message[3];
   if (action.is_tuple(3) && action[0].is_atom("new_nodes")) {
-    for (const term& k : elements(action[2]))
+    for (const term& k : elements(action[2])) {
       (void)self.send(term::tuple({server_name(), k}), action[1]);
+    }
   }
   c.delete_global_lock(lock_id, held);
   return true;
