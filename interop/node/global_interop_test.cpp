@@ -9,6 +9,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <thread>
 
@@ -137,8 +138,15 @@ class GlobalInterop : public et::otp_test {
 };
 
 TEST_P(GlobalInterop, ConnectingToOneNodeConnectsToAll) {
+  const auto start = std::chrono::steady_clock::now();
   join_cluster();
   if (HasFatalFailure()) return;
+  // For the record (not asserted): connect to A until synced with A and B on every node.
+  const auto join_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  RecordProperty("join_ms", static_cast<int>(join_ms));
+  std::printf("joined the cluster and synced in %lld ms\n", static_cast<long long>(join_ms));
   EXPECT_EQ(sorted_nodes(*a_), expected_nodes({b_->node_name(), cpp().name()}));
   EXPECT_EQ(sorted_nodes(*b_), expected_nodes({a_->node_name(), cpp().name()}));
   auto peers = cpp().nodes();

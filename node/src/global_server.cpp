@@ -51,9 +51,12 @@
 //
 // Names and locks are monitored: a DOWN (the pid ended, or noconnection when its node went
 // away) removes them. Unknown or malformed messages are ignored, as global.erl logs and drops
-// them. Left out: global groups, lock_still_set's check of late registrations, calling a
-// user's resolve method on a conflict (random_exit_name is applied instead), and starting lock
-// rounds towards BEAM nodes (they always start them).
+// them. Name conflicts between merging partitions are resolved with global's own methods
+// (resolve_conflict in global_tables.hpp), here and, through an rpc function global:resolve_it/4,
+// for BEAM nodes that resolve a conflict over a name one of our processes holds. Left out:
+// global groups, lock_still_set's check of late registrations, running a user's Erlang closure
+// as a resolve method (the default method is applied instead), and starting lock rounds towards
+// BEAM nodes (they always start them).
 #include "edist/node/global_server.hpp"
 
 #include <algorithm>
@@ -62,10 +65,12 @@
 #include <map>
 #include <random>
 #include <set>
+#include <span>
 
 #include "edist/node/gen_server.hpp"
 #include "edist/node/global_tables.hpp"
 #include "edist/node/node.hpp"
+#include "edist/node/rpc.hpp"
 #include "edist/node/runtime.hpp"
 #include "edist/node/service_error.hpp"
 
@@ -387,6 +392,7 @@ struct server::state {
   void resolve(const term& n, session& s) {
     auto out = exchange_names(names, s.his_names, self_node, n);
     for (const term& p : out.kill) rt->exit(term(), p, atom("kill"));
+    for (const auto& [to, msg] : out.notify) (void)proc->send(to, msg);
     cast(n, term::tuple({atom("resolved"), self_node, term::list(out.resolved),
                          s.his_vsn >= pop_vsn ? known_with_vsn() : term::list(known_atoms()),
                          atom("unused"), term::list({}), s.his_tag}));
@@ -656,6 +662,20 @@ std::shared_ptr<server> server::start(const std::shared_ptr<node>& owner, server
   // from an earlier one of the same name.
   st.creation_extension = static_cast<std::int64_t>((std::uint64_t{rd()} << 24) ^ rd()) +
                           static_cast<std::int64_t>(rt.creation());
+  // global:resolve_it/4: a BEAM node that resolves a name conflict calls it by rpc on the node
+  // of the pid that holds the name with the method given at registration.
+  std::weak_ptr<runtime> weak_rt = s->runtime_;
+  owner->rpc_functions()->add(
+      "global", "resolve_it",
+      [weak_rt](std::span<const term> a) -> term {
+        auto d = resolve_conflict(a[0], a[1], a[2], a[3]);
+        if (auto r = weak_rt.lock()) {
+          for (const term& p : d.kill) r->exit(term(), p, atom("kill"));
+          for (const auto& [to, msg] : d.notify) (void)r->send(to, msg);
+        }
+        return d.winner.is_pid() ? d.winner : atom("none");
+      },
+      4);
   s->server_proc_.monitor_nodes(true);
   s->arm();
   s->locker_thread_ = std::thread([self = s.get(), p = std::move(locker)]() mutable {

@@ -149,16 +149,49 @@ exchange_outcome exchange_names(const name_table& ours, const term& his_names,
     if (mine->pid == pid) continue;
     // The node with the smaller name resolves; the other one waits for {resolved, ...}.
     if (!(this_node < his_node)) continue;
-    const bool his_wins = node_of(pid) < node_of(mine->pid);
-    if (his_wins) {
-      out.kill.push_back(mine->pid);
+    auto d = resolve_conflict(mine->method, name, pid, mine->pid);
+    out.kill.insert(out.kill.end(), d.kill.begin(), d.kill.end());
+    out.notify.insert(out.notify.end(), d.notify.begin(), d.notify.end());
+    if (d.winner == pid) {
       out.ops.push_back(insert_op(name, pid, method));
-    } else {
-      out.kill.push_back(pid);
+    } else if (d.winner == mine->pid) {
       out.resolved.push_back(insert_op(name, mine->pid, mine->method));
+    } else {
+      const term del = term::tuple({term::atom("delete"), name});
+      out.ops.push_back(del);
+      out.resolved.push_back(del);
     }
   }
   return out;
+}
+
+conflict_decision resolve_conflict(const term& method, const term& name, const term& pid1,
+                                   const term& pid2) {
+  term function;
+  if (method.is_fun() && method.as_fun().is_export && method.as_fun().module.is_atom("global")) {
+    function = method.as_fun().function;
+  } else if (method.is_tuple(2) && method[0].is_atom("global")) {
+    function = method[1];
+  }
+  conflict_decision d;
+  if (!pid1.is_pid() || !pid2.is_pid()) return d;
+  // minmax/2 of global.erl: by node, the second pid when both are on one node.
+  const bool first_is_min = node_of(pid1) < node_of(pid2);
+  const term& min = first_is_min ? pid1 : pid2;
+  const term& max = first_is_min ? pid2 : pid1;
+  const term conflict = term::atom("global_name_conflict");
+  if (function.is_atom("notify_all_name")) {
+    d.notify.emplace_back(pid1, term::tuple({conflict, name, pid2}));
+    d.notify.emplace_back(pid2, term::tuple({conflict, name, pid1}));
+    return d;
+  }
+  d.winner = min;
+  if (function.is_atom("random_notify_name")) {
+    d.notify.emplace_back(max, term::tuple({conflict, name}));
+  } else {
+    d.kill.push_back(max);
+  }
+  return d;
 }
 
 std::optional<name_op> parse_op(const term& op) {

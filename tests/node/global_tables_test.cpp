@@ -119,6 +119,41 @@ TEST(GlobalExchange, ConflictsAreResolvedOnTheSmallerNodeOnly) {
   EXPECT_EQ(keep.kill, std::vector<term>{pid_on("b@h", 7)});
 }
 
+TEST(GlobalConflict, GlobalsOwnMethods) {
+  const term low = pid_on("a@h", 1);
+  const term high = pid_on("b@h", 2);
+  const term conflict = atom("global_name_conflict");
+  // random_exit_name/3 (also for methods that cannot run here): the smaller node keeps it.
+  for (const term& method : {term::export_fun(atom("global"), atom("random_exit_name"), 3),
+                             T({atom("global"), atom("random_exit_name")}), atom("closure")}) {
+    auto d = global::resolve_conflict(method, atom("n"), high, low);
+    EXPECT_EQ(d.winner, low);
+    EXPECT_EQ(d.kill, std::vector<term>{high});
+    EXPECT_TRUE(d.notify.empty());
+  }
+  auto notify = global::resolve_conflict(
+      term::export_fun(atom("global"), atom("random_notify_name"), 3), atom("n"), low, high);
+  EXPECT_EQ(notify.winner, low);
+  EXPECT_TRUE(notify.kill.empty());
+  ASSERT_EQ(notify.notify.size(), 1u);
+  EXPECT_EQ(notify.notify[0].first, high);
+  EXPECT_EQ(notify.notify[0].second, T({conflict, atom("n")}));
+  auto all =
+      global::resolve_conflict(T({atom("global"), atom("notify_all_name")}), atom("n"), low, high);
+  EXPECT_TRUE(all.winner.is_nil());
+  ASSERT_EQ(all.notify.size(), 2u);
+  EXPECT_EQ(all.notify[0].second, T({conflict, atom("n"), high}));
+  EXPECT_EQ(all.notify[1].second, T({conflict, atom("n"), low}));
+  // notify_all_name keeps the name nowhere: deleted on both sides of an exchange.
+  global::name_table ours;
+  ours.insert(atom("n"), low, T({atom("global"), atom("notify_all_name")}), ref(1));
+  auto ex =
+      global::exchange_names(ours, L({T({atom("n"), high, atom("m")})}), atom("a@h"), atom("c@h"));
+  EXPECT_EQ(ex.ops, std::vector<term>{T({atom("delete"), atom("n")})});
+  EXPECT_EQ(ex.resolved, std::vector<term>{T({atom("delete"), atom("n")})});
+  EXPECT_EQ(ex.notify.size(), 2u);
+}
+
 TEST(GlobalExchange, ParseOps) {
   auto ins = global::parse_op(T({atom("insert"), T({atom("n"), pid_on("a@h", 1), atom("m")})}));
   ASSERT_TRUE(ins.has_value());

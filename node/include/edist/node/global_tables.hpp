@@ -74,18 +74,34 @@ class lock_table {
   std::map<etf::term, lock> locks_;
 };
 
+// What a resolve method decides when `name` is held by pid1 and pid2 (global:resolve_it/4):
+// the pid that keeps the name (nil: none does), the pids to kill and the messages to send.
+// global's own methods are applied as global.erl defines them: random_exit_name/3 (the pid on
+// the smaller node keeps it, the other is killed), random_notify_name/3 (the other is sent
+// {global_name_conflict, Name}) and notify_all_name/3 (both are told, none keeps it), given as
+// fun global:F/3 or as the legacy {global, F}. Any other method (an Erlang closure cannot run
+// here) is treated as random_exit_name/3, the default.
+struct conflict_decision {
+  etf::term winner;
+  std::vector<etf::term> kill;
+  std::vector<std::pair<etf::term, etf::term>> notify;  // {to, message}
+};
+conflict_decision resolve_conflict(const etf::term& method, const etf::term& name,
+                                   const etf::term& pid1, const etf::term& pid2);
+
 // The outcome of comparing a peer's names with ours (exchange_names/4): `ops` are applied here,
-// `resolved` are sent back to the peer in {resolved, ...}; `kill` lists pids that lost a name
-// conflict and are to be killed (random_exit_name/3, the default method).
+// `resolved` are sent back to the peer in {resolved, ...}; `kill` and `notify` carry out the
+// resolve methods' decisions.
 struct exchange_outcome {
   std::vector<etf::term> ops;       // {insert, {Name, Pid, Method}} | {delete, Name}
   std::vector<etf::term> resolved;  // same shapes
   std::vector<etf::term> kill;
+  std::vector<std::pair<etf::term, etf::term>> notify;
 };
 
 // `his_names` is the peer's [{Name, Pid, Method}] (malformed entries are skipped). A conflict
-// is resolved on the node with the smaller name only, as in global.erl, by random_exit_name
-// semantics whatever the method: the pid on the smaller node keeps the name.
+// is resolved on the node with the smaller name only, as in global.erl, with the method of our
+// entry (resolve_conflict).
 exchange_outcome exchange_names(const name_table& ours, const etf::term& his_names,
                                 const etf::term& this_node, const etf::term& his_node);
 
