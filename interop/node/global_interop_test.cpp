@@ -290,6 +290,91 @@ TEST_P(GlobalInterop, ASecondEdistNodeJoinsThroughTheFirst) {
   second->stop();
 }
 
+// Partitions that meet with the same name registered on both sides: the node with the smaller
+// name resolves the conflict with the method of its own entry (random_exit_name/3 by
+// default: the pid on the smaller node keeps the name, the other is killed).
+TEST_P(GlobalInterop, ConflictResolvedByTheBeamNodeKillsTheCppHolder) {
+  // The edist node's name (glob...) is greater than the BEAM nodes' (beam...): A resolves with
+  // its own entry's method, on itself.
+  process holder = cpp().spawn();
+  ASSERT_TRUE(g().register_name(atom("clash"), holder.pid()));
+  ASSERT_EQ(a_->eval("P = spawn(fun() -> receive stop -> ok end end), register(clash_holder, P), "
+                     "global:register_name(clash, P)"),
+            "yes");
+  join_cluster();
+  if (HasFatalFailure()) return;
+  EXPECT_TRUE(wait_for([&] { return !holder.alive(); }));
+  EXPECT_EQ(holder.exit_reason(), atom("killed"));
+  ASSERT_TRUE(wait_for([&] { return g().whereis_name(atom("clash")).has_value(); }));
+  EXPECT_EQ(g().whereis_name(atom("clash"))->as_pid().node, atom(a_->node_name()));
+  EXPECT_EQ(b_->eval("global:whereis_name(clash) =:= rpc:call(" + quoted(a_->node_name()) +
+                     ", erlang, whereis, [clash_holder])"),
+            "true");
+}
+
+TEST_P(GlobalInterop, BeamNodeResolvesAConflictOverACppNameThroughOurResolveIt) {
+  // X, the BEAM node with the smaller name, will resolve; its entry for the name points at a
+  // C++ process, so global.erl calls global:resolve_it/4 by rpc on the edist node.
+  const bool a_smaller = a_->node_name() < b_->node_name();
+  et::beam_node& x = a_smaller ? *a_ : *b_;
+  et::beam_node& y = a_smaller ? *b_ : *a_;
+  ASSERT_EQ(y.eval("erlang:disconnect_node(" + quoted(x.node_name()) + ")"), "true");
+  ASSERT_EQ(eventually(x, "nodes()", "[]"), "[]");
+  std::promise<std::error_code> done;
+  cpp().connect(x.node_name(), [&](std::error_code e) { done.set_value(e); });
+  ASSERT_FALSE(done.get_future().get());
+  ASSERT_EQ(x.eval(sync_expr), "ok");
+  process holder = cpp().spawn();
+  ASSERT_TRUE(g().register_name(atom("clash"), holder.pid()));
+  ASSERT_EQ(x.eval("node(global:whereis_name(clash))"), cpp().name());
+  ASSERT_EQ(y.eval("P = spawn(fun() -> receive stop -> ok end end), register(clash_holder, P), "
+                   "global:register_name(clash, P)"),
+            "yes");
+  // The partitions meet: the pid on the smaller node (Y's, beam... < glob...) keeps the name and
+  // our resolve_it kills the C++ holder.
+  ASSERT_EQ(y.eval("net_kernel:connect_node(" + quoted(x.node_name()) + ")"), "true");
+  EXPECT_EQ(x.eval(sync_expr), "ok");
+  EXPECT_EQ(y.eval(sync_expr), "ok");
+  EXPECT_TRUE(wait_for([&] { return !holder.alive(); }));
+  EXPECT_EQ(holder.exit_reason(), atom("killed"));
+  EXPECT_EQ(eventually(x, "node(global:whereis_name(clash))", y.node_name()), y.node_name());
+  EXPECT_TRUE(wait_for([&] {
+    auto p = g().whereis_name(atom("clash"));
+    return p && p->as_pid().node == atom(y.node_name());
+  }));
+}
+
+TEST_P(GlobalInterop, ConflictResolvedByTheEdistNodeKillsTheBeamHolder) {
+  // An edist node whose name is smaller than the BEAM nodes' resolves the conflict itself.
+  node_options no;
+  no.name = et::unique_name("a") + "@localhost";
+  no.cookie = cookie_;
+  network_options net;
+  net.epmd_port = epmd_->port();
+  net.start_embedded_epmd = false;
+  std::error_code ec;
+  auto small = network::start(io_.get_executor(), no, net, ec);
+  ASSERT_TRUE(small) << ec.message();
+  node& e = small->get_node();
+  global::server& gs = *e.global_names();
+  process holder = e.spawn();
+  ASSERT_TRUE(gs.register_name(atom("clash"), holder.pid()));
+  ASSERT_EQ(a_->eval("P = spawn(fun() -> receive stop -> ok end end), register(clash_holder, P), "
+                     "global:register_name(clash, P)"),
+            "yes");
+  std::promise<std::error_code> done;
+  e.connect(a_->node_name(), [&](std::error_code x) { done.set_value(x); });
+  ASSERT_FALSE(done.get_future().get());
+  EXPECT_TRUE(gs.sync(15s));
+  EXPECT_EQ(a_->eval(sync_expr), "ok");
+  EXPECT_EQ(eventually(*a_, "whereis(clash_holder)", "undefined"), "undefined");
+  EXPECT_TRUE(holder.alive());
+  EXPECT_EQ(gs.whereis_name(atom("clash")), holder.pid());
+  EXPECT_EQ(eventually(*a_, "node(global:whereis_name(clash))", e.name()), e.name());
+  EXPECT_EQ(eventually(*b_, "node(global:whereis_name(clash))", e.name()), e.name());
+  small->stop();
+}
+
 EDIST_INSTANTIATE_OTP_TEST_SUITE(GlobalInterop);
 
 }  // namespace
