@@ -164,6 +164,7 @@ struct server::state {
   std::int64_t next_tag = 1;
   std::int64_t next_op_id = 1;
   std::int64_t creation_extension = 0;
+  std::function<void(const term&)> unexpected;  // the debug hook, called under mu
 
   // ---- sending ----
   term server_at(const term& n) const { return term::tuple({server_name(), n}); }
@@ -615,9 +616,37 @@ struct server::state {
   }
 
   void handle(const term& m) {
+    if (!recognized(m) && unexpected) unexpected(m);
     if (auto c = parse_any_call(m)) return on_call(*c);
     if (auto r = gen::parse_cast(m)) return on_cast(*r);
     on_info(m);
+  }
+
+  // Whether the message is of a kind this server acts on (by its tag; the handlers check the
+  // rest). Everything else is dropped, and shown to the debug hook.
+  static bool recognized(const term& m) {
+    static const std::set<std::string_view> calls{
+        "set_lock",   "del_lock",  "register",   "register_ext",
+        "unregister", "get_known", "get_synced", "get_protocol_version"};
+    static const std::set<std::string_view> casts{
+        "init_connect", "lock_set", "lock_is_set",    "exchange",      "resolved",
+        "new_nodes",    "in_sync",  "async_del_name", "async_del_lock"};
+    static const std::set<std::string_view> infos{"DOWN",
+                                                  "nodeup",
+                                                  "nodedown",
+                                                  "extra_nodedown",
+                                                  "init_connect_ack",
+                                                  "cancel_connect",
+                                                  "lost_connection",
+                                                  "remove_connection"};
+    auto tag_of = [](const term& t) -> std::string_view {
+      if (t.is_atom()) return t.atom_name();
+      if (t.is_tuple() && t.tuple_size() > 0 && t[0].is_atom()) return t[0].atom_name();
+      return {};
+    };
+    if (auto c = parse_any_call(m)) return calls.count(tag_of(c->request)) != 0;
+    if (auto r = gen::parse_cast(m)) return casts.count(tag_of(*r)) != 0;
+    return infos.count(tag_of(m)) != 0;
   }
 
   std::optional<term> where(const term& name) const {
@@ -697,6 +726,7 @@ void server::arm() {
       } catch (const std::exception&) {
         // A message of an unexpected shape that slipped past the checks: ignored, as
         // global.erl drops what it does not understand. The server keeps running.
+        if (self->state_->unexpected) self->state_->unexpected(msg);
       }
     }
     self->arm();
@@ -1022,6 +1052,11 @@ std::function<std::optional<term>(const term&)> server::resolver() const {
     if (!s) return std::nullopt;
     return s->whereis_name(name);
   };
+}
+
+void server::set_debug_hook(std::function<void(const term&)> hook) {
+  std::lock_guard lock(state_->mu);
+  state_->unexpected = std::move(hook);
 }
 
 std::vector<term> server::known_nodes() const {

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <mutex>
 #include <thread>
 
 #include "edist/node/gen_server.hpp"
@@ -161,11 +163,22 @@ TEST_F(GlobalServer, MalformedMessagesAreIgnored) {
       T({atom("DOWN"), atom("x"), atom("process"), atom("y"), atom("z")}),
       gen::call_message(p.pid(), p.make_alias(), T({atom("set_lock"), atom("not_an_id")})),
   };
+  std::mutex mu;
+  std::vector<term> dropped;
+  g().set_debug_hook([&](const term& m) {
+    std::lock_guard lock(mu);
+    dropped.push_back(m);
+  });
   for (const term& m : garbage) ASSERT_FALSE(p.send(server, m));
   // Still serving, and still the same process.
   process holder = n->spawn();
   EXPECT_TRUE(g().register_name(atom("after_garbage"), holder.pid()));
   EXPECT_TRUE(n->local().is_alive(g().pid()));
+  // The debug hook saw the messages of unknown kinds.
+  g().set_debug_hook({});
+  std::lock_guard lock(mu);
+  EXPECT_NE(std::find(dropped.begin(), dropped.end(), atom("junk")), dropped.end());
+  EXPECT_NE(std::find(dropped.begin(), dropped.end(), gen::cast_message(atom("x"))), dropped.end());
 }
 
 TEST_F(GlobalServer, GenCallResolvesViaTargets) {

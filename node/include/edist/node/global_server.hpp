@@ -89,6 +89,11 @@ class server : public std::enable_shared_from_this<server> {
 
   const etf::term& pid() const noexcept { return server_pid_; }
 
+  // Debug logging: `hook` sees every message the server drops because it does not know its
+  // kind (global.erl logs those). It runs on the node's executor with the server's state
+  // locked: keep it short and never call this server from it. Empty to stop.
+  void set_debug_hook(std::function<void(const etf::term& dropped)> hook);
+
   // Ends the server's processes (peers drop its locks; names stay with their processes) and
   // joins the locker thread. Idempotent; called by node::shutdown.
   void stop();
