@@ -53,6 +53,11 @@ class GlobalInterop : public et::otp_test {
     o.epmd_port = epmd_->port();
     o.cookie = cookie_;
     a_.emplace(et::beam_node::start(otp(), o));
+    // B runs Elixir where the system's Elixir runs on this OTP, so GenServer.call itself is
+    // exercised against C++ names.
+    o.elixir = et::system_elixir().has_value() && et::system_otp().has_value() &&
+               otp().bin_dir == et::system_otp()->bin_dir;
+    b_elixir_ = o.elixir;
     b_.emplace(et::beam_node::start(otp(), o));
     ASSERT_EQ(b_->eval("net_kernel:connect_node(" + quoted(a_->node_name()) + ")"), "true");
     ASSERT_EQ(a_->eval(sync_expr), "ok");
@@ -134,6 +139,7 @@ class GlobalInterop : public et::otp_test {
   std::optional<et::epmd_instance> epmd_;
   std::string cookie_;
   std::optional<et::beam_node> a_, b_;
+  bool b_elixir_ = false;
   std::shared_ptr<network> net_;
 };
 
@@ -186,6 +192,10 @@ TEST_P(GlobalInterop, CppNameIsSeenAndCalledFromBeamAndVanishesWithItsProcess) {
             "{cpp_reply,ping}");
   EXPECT_EQ(b_->eval("gen_server:call({via, global, {cpp_kv, <<\"alice\">>}}, pong, 5000)"),
             "{cpp_reply,pong}");
+  if (b_elixir_) {
+    EXPECT_EQ(b_->eval("'Elixir.GenServer':call({global, {cpp_kv, <<\"alice\">>}}, elixir)"),
+              "{cpp_reply,elixir}");
+  }
   // The process ends: the name vanishes on every node.
   cpp().local().exit(term(), srv, atom("kill"));
   EXPECT_EQ(eventually(*a_, where, "undefined"), "undefined");
