@@ -180,7 +180,15 @@ TEST_P(GlobalInterop, CppNameIsSeenAndCalledFromBeamAndVanishesWithItsProcess) {
   term srv = gen::start_server(cpp().local(), std::move(h), std::nullopt, ec);
   ASSERT_FALSE(ec);
   const term name = T({atom("cpp_kv"), term::binary("alice")});
+  const auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(g().register_name(name, srv));
+  // For the record (not asserted): locks and registration on all three nodes, then unlock.
+  const auto register_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+  RecordProperty("register_us", static_cast<int>(register_us));
+  std::printf("register_name across the cluster took %lld us\n",
+              static_cast<long long>(register_us));
   EXPECT_EQ(g().whereis_name(name), srv);
   const std::string where =
       "case global:whereis_name({cpp_kv, <<\"alice\">>}) of "
