@@ -9,14 +9,15 @@
 // cluster, and it answers the lock and registration calls that global:register_name/2 on any
 // node makes to every node's server.
 //
-//   auto& g = node->global_names();           // started by node::create for visible nodes
+//   global::server& g = *node->global_names();   // started by node::create; null when hidden
 //   process worker = node->spawn();
 //   if (g.register_name(term::tuple({atom("todo_list"), binary("bob")}), worker.pid())) ...
 //   std::optional<term> pid = g.whereis_name(name);   // local table, no network
 //
 // register_name/unregister_name take global's own `global` lock on every known node (as
 // global:trans/2 does through the registrar), so they block the calling thread for network
-// round trips, at most `operation_timeout` per call; never call them from a thread that runs
+// round trips (for locks at most `operation_timeout`, then `call_timeout` per node for the
+// registration itself; node::create uses the defaults); never call them from a thread that runs
 // the node's io_context (the server's answers run there). whereis_name, registered_names and
 // send read the local table.
 //
