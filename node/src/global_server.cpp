@@ -86,6 +86,8 @@ constexpr std::int64_t protocol_version = 8;
 // verify-connect part (init_connect_ack, cancel_connect, tagged lock_set) (8).
 constexpr std::int64_t pop_vsn = 7;
 constexpr std::int64_t verify_connect_vsn = 8;
+// How many early init_connects and lost_connection reports the server remembers at most.
+constexpr std::size_t max_remembered = 4096;
 // How long the locker keeps the partition locked for one connect session at most.
 constexpr auto lock_hold_limit = std::chrono::seconds(120);
 
@@ -320,7 +322,9 @@ struct server::state {
     }
     auto it = sessions.find(n);
     if (it == sessions.end()) {
-      pre_connect[n] = req;
+      // Kept until our nodeup for that node; a peer naming other nodes cannot grow it without
+      // bound.
+      if (pre_connect.size() < max_remembered || pre_connect.count(n)) pre_connect[n] = req;
       return;
     }
     session& s = it->second;
@@ -506,6 +510,11 @@ struct server::state {
   }
 
   void on_in_sync(const term& n) {
+    // Sent once the sender's connection to us is up: from anyone else it is noise.
+    if (!connected.count(n)) {
+      auto o = owner.lock();
+      if (!o || !o->is_connected(std::string(n.atom_name()))) return;
+    }
     synced.insert(n);
     pending.erase(n);
     end_session(n, false);
@@ -524,6 +533,8 @@ struct server::state {
       return;
     }
     multicast(msg, a);
+    // global.erl forgets these after an hour; here the table is simply bounded.
+    if (lost_seen.size() >= max_remembered) lost_seen.clear();
     lost_seen[key] = {msg[2], op};
     const term rm = b == self_node ? a : b;
     if (!known.count(rm) && !pending.count(rm)) return;

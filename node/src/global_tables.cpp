@@ -9,14 +9,10 @@ using etf::term;
 std::optional<term> name_table::insert(const term& name, const term& pid, const term& method,
                                        const term& monitor) {
   std::optional<term> displaced;
-  auto it = names_.find(name);
-  if (it != names_.end()) {
-    displaced = it->second.monitor;
-    by_monitor_.erase(it->second.monitor);
-    names_.erase(it);
-  }
+  if (auto old = erase(name)) displaced = old->monitor;
   names_.emplace(name, name_entry{pid, method, monitor});
   by_monitor_[monitor] = name;
+  ++name_count_[pid];
   return displaced;
 }
 
@@ -26,6 +22,9 @@ std::optional<name_entry> name_table::erase(const term& name) {
   name_entry e = it->second;
   by_monitor_.erase(e.monitor);
   names_.erase(it);
+  if (auto c = name_count_.find(e.pid); c != name_count_.end() && --c->second == 0) {
+    name_count_.erase(c);
+  }
   return e;
 }
 
@@ -33,8 +32,7 @@ std::optional<term> name_table::erase_by_monitor(const term& monitor) {
   auto it = by_monitor_.find(monitor);
   if (it == by_monitor_.end()) return std::nullopt;
   term name = it->second;
-  by_monitor_.erase(it);
-  names_.erase(name);
+  erase(name);
   return name;
 }
 
@@ -44,8 +42,7 @@ const name_entry* name_table::find(const term& name) const {
 }
 
 bool name_table::pid_has_name(const term& pid) const {
-  return std::any_of(names_.begin(), names_.end(),
-                     [&](const auto& kv) { return kv.second.pid == pid; });
+  return name_count_.count(pid) != 0;
 }
 
 std::vector<term> name_table::names() const {

@@ -44,7 +44,8 @@ class name_table {
 
  private:
   std::map<etf::term, name_entry> names_;
-  std::map<etf::term, etf::term> by_monitor_;  // monitor -> name
+  std::map<etf::term, etf::term> by_monitor_;    // monitor -> name
+  std::map<etf::term, std::size_t> name_count_;  // pid -> how many names it holds
 };
 
 class lock_table {
