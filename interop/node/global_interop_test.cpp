@@ -18,6 +18,7 @@
 #include "edist/node/network.hpp"
 #include "edist/testing/beam_node.hpp"
 #include "edist/testing/epmd_instance.hpp"
+#include "edist/testing/erlang_install.hpp"
 #include "edist/testing/gtest.hpp"
 #include "edist/testing/names.hpp"
 
@@ -391,6 +392,33 @@ TEST_P(GlobalInterop, ConflictResolvedByTheEdistNodeKillsTheBeamHolder) {
   EXPECT_EQ(eventually(*a_, "node(global:whereis_name(clash))", e.name()), e.name());
   EXPECT_EQ(eventually(*b_, "node(global:whereis_name(clash))", e.name()), e.name());
   small->stop();
+}
+
+// A cluster of both releases (when both are installed): a node of the other release joins A
+// first; the edist node still connects to A only and ends up connected to and synced with all.
+TEST_P(GlobalInterop, MixedReleaseCluster) {
+  std::optional<et::erlang_install> other;
+  for (const auto& i : et::available_otps())
+    if (i.bin_dir != otp().bin_dir) other = i;
+  if (!other) GTEST_SKIP() << "one OTP release installed";
+  et::beam_options o;
+  o.epmd_port = epmd_->port();
+  o.cookie = cookie_;
+  et::beam_node c = et::beam_node::start(*other, o);
+  ASSERT_EQ(c.eval("net_kernel:connect_node(" + quoted(a_->node_name()) + ")"), "true");
+  ASSERT_EQ(c.eval(sync_expr), "ok");
+  join_cluster();
+  if (HasFatalFailure()) return;
+  EXPECT_TRUE(wait_for([&] { return cpp().is_connected(c.node_name()); }));
+  EXPECT_EQ(c.eval(sync_expr), "ok");
+  EXPECT_EQ(c.eval("lists:member(" + q() + ", gen_server:call(global_name_server, get_synced))"),
+            "true");
+  process holder = cpp().spawn();
+  ASSERT_TRUE(g().register_name(atom("mixed_cpp"), holder.pid()));
+  EXPECT_EQ(c.eval("node(global:whereis_name(mixed_cpp))"), cpp().name());
+  ASSERT_EQ(c.eval("global:register_name(mixed_beam, whereis(rex))"), "yes");
+  EXPECT_TRUE(wait_for([&] { return g().whereis_name(atom("mixed_beam")).has_value(); }));
+  EXPECT_EQ(b_->eval("node(global:whereis_name(mixed_beam))"), c.node_name());
 }
 
 EDIST_INSTANTIATE_OTP_TEST_SUITE(GlobalInterop);
