@@ -4,7 +4,8 @@
 //
 // Message shapes this server handles (casts arrive as {'$gen_cast', Msg}, calls as
 // {'$gen_call', {Pid, Tag}, Req}; gen_server:multi_call of OTP 25 uses the tag {Ref, Node},
-// gen:call of OTP 24+ [alias | Ref], so any tag is accepted and echoed):
+// that of OTP 27 [[alias | Alias] | Ref], gen:call of OTP 24+ [alias | Ref]: any tag is
+// accepted and echoed, and the reply goes to the alias when the tag carries one):
 //
 //   Connect protocol, between the servers of two nodes that just connected (A is the peer):
 //   cast  {init_connect, {Vsn, HisTag}, A, {locker, _NotAPid, _Known, HisLocker}}
@@ -181,6 +182,15 @@ struct server::state {
   void to_locker(const term& msg) { (void)proc->send(locker, msg); }
   void reply(const call_parts& c, const term& r) {
     auto env = gen::reply_envelope({c.pid, c.tag}, r);
+    // OTP 27's multi_call: [[alias | Alias] | Ref]; a reply after its timeout then vanishes.
+    const term& t = c.tag;
+    if (t.type() == etf::kind::list && t.list_elements().size() == 1) {
+      const term& head = t.list_elements()[0];
+      if (head.type() == etf::kind::list && head.list_elements().size() == 1 &&
+          head.list_elements()[0].is_atom("alias") && head.list_tail().is_reference()) {
+        env.to = head.list_tail();
+      }
+    }
     (void)proc->send(env.to, std::move(env.message));
   }
 
