@@ -203,6 +203,7 @@ struct frame {
   std::size_t start;  // input offset of the container's tag (for error reports)
   std::uint32_t next;
   std::uint32_t count;
+  std::uint32_t depth;  // how many containers enclose the slots, this one included
   frame_kind kind;
 };
 
@@ -216,7 +217,7 @@ class decoder {
       : opts_(options), lim_(options.limits), owner_(owner) {}
   decoder(const decoder&) = delete;
   decoder& operator=(const decoder&) = delete;
-  ~decoder() { access::forget(root_); }  // an alias: the region (or result) holds the count
+  ~decoder() = default;
 
   decode_result run(std::span<const byte> input);
 
@@ -259,8 +260,6 @@ class decoder {
   const byte* base_ = nullptr;                // start of the bytes being decoded
   detail::small_stack<frame, 24> stack_;
   detail::region_builder region_;
-  // The decoded term, as an alias (see run()).
-  term root_;
   // The atom-cache entries the region keeps alive (one bit per index).
   std::array<std::uint64_t, 4> kept_cache_refs_{};
   // The buffer owner the region keeps alive for zero-copy binaries, if any.
@@ -482,8 +481,8 @@ const byte* decoder::decode_fun(const byte* p, const byte* end, term& out, frame
   if (!reserve_elements(num_free, at)) return nullptr;
   f.free_vars.resize(num_free);
   pending =
-      frame{n->fields.free_vars.data(), &out, static_cast<std::size_t>(at - base_), 0, num_free,
-            frame_kind::free_vars};
+      frame{n->fields.free_vars.data(), &out, static_cast<std::size_t>(at - base_), 0, num_free, 0,
+            frame_kind::free_vars};  // depth: set by the caller
   return p;
 }
 
@@ -556,6 +555,7 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
   base_ = p;
   stack_.clear();
   term* dest = &root;
+  std::size_t depth = 0;  // how many containers enclose *dest
   for (;;) {
     if (p >= end) return fail(errc::truncated, p);
     const byte* at = p;
@@ -670,9 +670,15 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         for (std::size_t i = 0; i < n; ++i) new (e + i) term();
         access::set_node(*dest, kind::tuple, node);
         if (n == 0) break;
-        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
-        stack_.push_back({e, dest, static_cast<std::size_t>(at - base_), 1,
-                          static_cast<std::uint32_t>(n), frame_kind::tuple});
+        if (depth >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        ++depth;
+        // A tuple is complete when its last element is: no frame to come back to for that one
+        // ({{{...}}} nests without a stack).
+        if (n > 1) {
+          stack_.push_back({e, dest, static_cast<std::size_t>(at - base_), 1,
+                            static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(depth),
+                            frame_kind::tuple});
+        }
         dest = e;
         continue;
       }
@@ -689,9 +695,11 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         term* e = node->elements();
         for (std::size_t i = 0; i < n; ++i) new (e + i) term();
         access::set_node(*dest, kind::list, node);
-        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        if (depth >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        ++depth;
         stack_.push_back({e, dest, static_cast<std::size_t>(at - base_), 1,
-                          static_cast<std::uint32_t>(n), frame_kind::list});
+                          static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(depth),
+                          frame_kind::list});
         dest = e;
         continue;
       }
@@ -707,9 +715,11 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         for (std::size_t i = 0; i < n; ++i) new (e + i) term_pair();
         access::set_node(*dest, kind::map, node);
         if (n == 0) break;
-        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        if (depth >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        ++depth;
         stack_.push_back({e, dest, static_cast<std::size_t>(at - base_), 1,
-                          static_cast<std::uint32_t>(2 * n), frame_kind::map});
+                          static_cast<std::uint32_t>(2 * n), static_cast<std::uint32_t>(depth),
+                          frame_kind::map});
         dest = &e[0].first;
         continue;
       }
@@ -786,10 +796,11 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         frame pending{};
         if ((p = decode_fun(p, end, *dest, pending)) == nullptr) return nullptr;
         if (pending.count == 0) break;
-        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        if (depth >= lim_.max_depth) return fail(errc::depth_exceeded, at);
         dest = static_cast<term*>(pending.slots);
         pending.next = 1;
-        stack_.push_back(pending);
+        pending.depth = static_cast<std::uint32_t>(++depth);
+        if (pending.count > 1) stack_.push_back(pending);
         continue;
       }
       case tag::local:
@@ -805,9 +816,15 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
       frame& f = stack_.back();
       if (f.next < f.count) {
         std::uint32_t i = f.next++;
+        depth = f.depth;
         if (f.kind == frame_kind::map) {
           term_pair& e = static_cast<term_pair*>(f.slots)[i / 2];
           dest = (i & 1) != 0 ? &e.second : &e.first;
+          if (f.next == f.count) {
+            // All keys are in: check them now, and decode the last value without a frame.
+            if (!finish_container(f, p)) return nullptr;
+            stack_.pop_back();
+          }
           break;
         }
         dest = static_cast<term*>(f.slots) + i;
@@ -854,6 +871,9 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
             continue;
           }
         }
+        // The last element of a tuple (or of a fun's environment) completes it: no need to come
+        // back to its frame.
+        if (f.next == f.count && f.kind != frame_kind::list) stack_.pop_back();
         break;
       }
       if (f.kind == frame_kind::list) {
@@ -865,6 +885,7 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         }
         f.kind = frame_kind::list_tail;
         dest = &access::mutable_node_of<detail::list_node>(*f.container).tail;
+        depth = f.depth;
         break;
       }
       if (f.kind == frame_kind::map ||
@@ -923,7 +944,7 @@ decode_result decoder::run(std::span<const byte> input) {
             const std::shared_ptr<const void>* saved = owner_;
             owner_ = &owner;
             region_.expect_input(size);
-            const byte* inner_end = decode_term(buffer.get(), buffer.get() + size, root_);
+            const byte* inner_end = decode_term(buffer.get(), buffer.get() + size, result.value);
             owner_ = saved;
             if (inner_end != nullptr && inner_end != buffer.get() + size) {
               fail(errc::bad_compressed_data, compressed_at);
@@ -935,7 +956,7 @@ decode_result decoder::run(std::span<const byte> input) {
       }
     } else {
       region_.expect_input(static_cast<std::size_t>(end - p));
-      done = decode_term(p, end, root_);
+      done = decode_term(p, end, result.value);
     }
   } catch (const std::bad_alloc&) {
     fail(errc::too_large, p);
@@ -944,6 +965,7 @@ decode_result decoder::run(std::span<const byte> input) {
   }
   if (done != nullptr && !opts_.allow_trailing && done != end) fail(errc::trailing_bytes, done);
   if (error_ != errc::ok) {
+    access::forget(result.value);  // an alias (see below); the region goes with the builder
     result.error = error_;
     const byte* at = compressed_at != nullptr ? compressed_at : error_at_;
     result.error_offset =
@@ -953,15 +975,15 @@ decode_result decoder::run(std::span<const byte> input) {
     return result;
   }
   result.consumed = static_cast<std::size_t>(done - begin);
-  // root_ is an alias. A node of the region takes over the builder's reference to it; anything
-  // else (an immediate, an atom of the atom cache) is copied out, and the region, if any, goes.
-  detail::node* n = access::node_or_null(root_);
-  if (n != nullptr && n->pool_class == detail::region_pool_class &&
-      detail::region_of(n) == region_.get()) {
-    access::alias(result.value, root_);
-    region_.hand_over();
-  } else {
-    result.value = root_;
+  // The value was decoded as an alias, like every slot. A node of the region takes over the
+  // builder's reference to it; an atom of the atom cache gets a reference of its own, and the
+  // region, if any, goes with the builder.
+  if (detail::node* n = access::node_or_null(result.value)) {
+    if (n->pool_class == detail::region_pool_class && detail::region_of(n) == region_.get()) {
+      region_.hand_over();
+    } else {
+      access::retain(result.value);
+    }
   }
   return result;
 }
