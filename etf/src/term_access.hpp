@@ -72,6 +72,9 @@ class term_builder_access {
     }
     return {reinterpret_cast<const char*>(t.bytes_.data() + 2), t.bytes_[1]};
   }
+  // True when a and b are the same immediate value or refer to the same node.
+  static bool same_bytes(const term& a, const term& b) noexcept { return a.bytes_ == b.bytes_; }
+
   // The node t holds, or null.
   static detail::node* node_or_null(const term& t) noexcept {
     return t.holds_node() ? t.node_ptr() : nullptr;
