@@ -168,6 +168,8 @@ struct compare_frame {
 };
 
 class comparer {
+  using access = term_builder_access;
+
  public:
   explicit comparer(bool exact) noexcept : exact_(exact) {}
 
@@ -311,17 +313,18 @@ class comparer {
     exact = f.exact;
     switch (f.a->type()) {
       case kind::tuple:
-        a = &f.a->tuple_elements()[i];
-        b = &f.b->tuple_elements()[i];
+        a = &access::node_of<detail::tuple_node>(*f.a).elements()[i];
+        b = &access::node_of<detail::tuple_node>(*f.b).elements()[i];
         return 0;
       case kind::list: {
-        auto ea = f.a->list_elements(), eb = f.b->list_elements();
-        if (i < ea.size() && i < eb.size()) {
-          a = &ea[i];
-          b = &eb[i];
+        const auto& la = access::node_of<detail::list_node>(*f.a);
+        const auto& lb = access::node_of<detail::list_node>(*f.b);
+        if (i < la.size && i < lb.size) {
+          a = &la.elements()[i];
+          b = &lb.elements()[i];
         } else {
-          a = &f.a->list_tail();
-          b = &f.b->list_tail();
+          a = &la.tail;
+          b = &lb.tail;
         }
         return 0;
       }
@@ -395,6 +398,14 @@ class comparer {
 };
 
 int compare_terms(const term& a, const term& b, bool exact) noexcept {
+  // The commonest keys of sorts and maps, without setting up a comparer.
+  kind k = a.type();
+  if (k == b.type()) {
+    if (k == kind::integer) {
+      return three_way(term_builder_access::int_value(a), term_builder_access::int_value(b));
+    }
+    if (k == kind::atom) return compare_atoms(a, b);
+  }
   return comparer(exact).run(a, b);
 }
 
@@ -420,6 +431,8 @@ std::size_t hash_atom(const term& t) noexcept {
 }
 
 struct hash_frame {
+  // Tuples, lists and closures: their children in a row (a list's tail apart). Maps: null.
+  const term* row;
   const term* container;
   std::size_t h;
   std::size_t sum;       // maps: the sum of the entries' hashes (order-independent)
@@ -430,7 +443,8 @@ struct hash_frame {
 
 // The hash of a term without children to hash apart; false (and h set to the container's
 // initial value) for a container whose children follow.
-bool hash_head(const term& t, std::size_t& h, std::uint32_t& children) noexcept {
+[[gnu::always_inline]] inline bool hash_head(const term& t, std::size_t& h,
+                                             std::uint32_t& children) noexcept {
   h = static_cast<std::size_t>(t.type()) + 1;
   children = 0;
   switch (t.type()) {
@@ -501,68 +515,91 @@ bool hash_head(const term& t, std::size_t& h, std::uint32_t& children) noexcept 
   return true;
 }
 
-const term& hash_child(const hash_frame& f, std::uint32_t i) noexcept {
-  const term& c = *f.container;
+hash_frame open_hash_frame(const term& c, std::size_t h, std::uint32_t children) noexcept {
+  using access = term_builder_access;
+  const term* row = nullptr;
   switch (c.type()) {
     case kind::tuple:
-      return c.tuple_elements()[i];
-    case kind::list: {
-      auto e = c.list_elements();
-      return i < e.size() ? e[i] : c.list_tail();
-    }
-    case kind::map: {
-      const term_pair& e = c.map_entries()[i / 2];
-      return (i & 1) != 0 ? e.second : e.first;
-    }
+      row = access::node_of<detail::tuple_node>(c).elements();
+      break;
+    case kind::list:
+      row = access::node_of<detail::list_node>(c).elements();
+      break;
+    case kind::fun:
+      row = access::node_of<detail::fun_node>(c).fields.free_vars.data();
+      break;
     default:
-      return c.as_fun().free_vars[i];
+      break;
   }
+  return {row, &c, h, 0, 0, 0, children};
 }
 
-std::size_t hash_term(const term& root) noexcept {
+// The next child of f (f.next < f.count).
+const term& next_hash_child(hash_frame& f) noexcept {
+  using access = term_builder_access;
+  std::uint32_t i = f.next++;
+  if (f.row != nullptr) {
+    // A list's last child is its tail, after its elements.
+    if (f.container->type() == kind::list && i + 1 == f.count) {
+      return access::node_of<detail::list_node>(*f.container).tail;
+    }
+    return f.row[i];
+  }
+  const term_pair& e = access::node_of<detail::map_node>(*f.container).entries()[i / 2];
+  return (i & 1) != 0 ? e.second : e.first;
+}
+
+// A container's hash, from its initial value and its number of children (hash_head).
+std::size_t hash_container(const term& root, std::size_t h, std::uint32_t children) noexcept {
   detail::small_stack<hash_frame, 16> stack;
-  const term* t = &root;
+  stack.push_back(open_hash_frame(root, h, children));
+  const term* t = &next_hash_child(stack.back());
   for (;;) {
     std::size_t v;
-    std::uint32_t children;
     if (!hash_head(*t, v, children)) {
-      stack.push_back({t, v, 0, 0, 1, children});
-      t = &hash_child(stack.back(), 0);
+      stack.push_back(open_hash_frame(*t, v, children));
+      t = &next_hash_child(stack.back());
       continue;
     }
     // v is the hash of the term just done: fold it into its container, and so on up.
     for (;;) {
       if (stack.empty()) return v;
       hash_frame& f = stack.back();
-      if (f.container->type() == kind::map) {
-        if ((f.next & 1) != 0) {
-          f.key_hash = v;
-        } else {
-          f.sum += mix(f.key_hash, v);
-        }
-      } else {
+      if (f.row != nullptr) {
         f.h = mix(f.h, v);
+      } else if ((f.next & 1) != 0) {
+        f.key_hash = v;
+      } else {
+        f.sum += mix(f.key_hash, v);
       }
       if (f.next < f.count) {
-        t = &hash_child(f, f.next++);
+        t = &next_hash_child(f);
         break;
       }
-      v = f.container->type() == kind::map ? mix(f.h, f.sum) : f.h;
+      v = f.row != nullptr ? f.h : mix(f.h, f.sum);
       stack.pop_back();
     }
   }
 }
 
+std::size_t hash_term(const term& t) noexcept {
+  std::size_t h;
+  std::uint32_t children;
+  if (hash_head(t, h, children)) return h;
+  return hash_container(t, h, children);
+}
+
 }  // namespace
 
 bool operator==(const term& a, const term& b) noexcept {
-  if (a.bytes_ == b.bytes_) return true;  // same immediate value or same shared node
+  // The same immediate value or the same shared node.
+  if (term_builder_access::same_bytes(a, b)) return true;
   if (a.type() != b.type()) return false;
   return compare_terms(a, b, true) == 0;
 }
 
 std::strong_ordering operator<=>(const term& a, const term& b) noexcept {
-  if (a.bytes_ == b.bytes_) return std::strong_ordering::equal;
+  if (term_builder_access::same_bytes(a, b)) return std::strong_ordering::equal;
   int c = compare_terms(a, b, true);
   return c < 0 ? std::strong_ordering::less
                : (c > 0 ? std::strong_ordering::greater : std::strong_ordering::equal);

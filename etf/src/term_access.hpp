@@ -73,7 +73,13 @@ class term_builder_access {
     return {reinterpret_cast<const char*>(t.bytes_.data() + 2), t.bytes_[1]};
   }
   // True when a and b are the same immediate value or refer to the same node.
-  static bool same_bytes(const term& a, const term& b) noexcept { return a.bytes_ == b.bytes_; }
+  // (Two word compares: std::array's == became a call to memcmp.)
+  static bool same_bytes(const term& a, const term& b) noexcept {
+    std::uint64_t wa[2], wb[2];
+    std::memcpy(wa, a.bytes_.data(), 16);
+    std::memcpy(wb, b.bytes_.data(), 16);
+    return ((wa[0] ^ wb[0]) | (wa[1] ^ wb[1])) == 0;
+  }
 
   // The node t holds, or null.
   static detail::node* node_or_null(const term& t) noexcept {
