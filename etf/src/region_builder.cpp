@@ -25,8 +25,10 @@ std::pair<unsigned char*, unsigned char*> region_builder::refill(std::size_t byt
     std::size_t size =
         std::clamp(round_up(expected_growth * input_bytes_ + sizeof(region)), min_chunk, max_chunk);
     size = std::max(size, sizeof(region) + bytes);
-    auto* memory = static_cast<unsigned char*>(::operator new(size));
+    std::uint8_t pool_class;
+    auto* memory = static_cast<unsigned char*>(chunk_allocate(size, pool_class));
     region_ = new (memory) region();
+    region_->pool_class = pool_class;
     region_->owner = region_;
     region_->next = nullptr;
     chunk_start_ = memory;

@@ -179,8 +179,9 @@ void destroy_region(region* r) noexcept {
     ::operator delete(static_cast<void*>(c));
     c = after;
   }
+  const std::uint8_t pool_class = r->pool_class;
   r->~region();
-  ::operator delete(static_cast<void*>(r));
+  node_deallocate(static_cast<void*>(r), pool_class);
 }
 
 }  // namespace detail

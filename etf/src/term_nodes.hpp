@@ -150,6 +150,7 @@ struct region_finalizer {
 struct alignas(16) region : region_chunk {
   std::atomic<std::uint64_t> refs{1};
   region_finalizer* finalizers = nullptr;
+  std::uint8_t pool_class = 0;  // how the first chunk goes back (node_pool.hpp)
 };
 
 inline region* region_of(const node* n) noexcept {
