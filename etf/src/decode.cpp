@@ -207,6 +207,9 @@ struct frame {
   frame_kind kind;
 };
 
+// Binaries up to this size are taken on the decoder's fast path for common elements.
+constexpr std::size_t small_binary = 64;
+
 // Deflate cannot expand data by more than this factor; a declared size above it is a lie that
 // must not make us allocate.
 constexpr std::uint64_t max_inflate_ratio = 1032;
@@ -486,7 +489,7 @@ const byte* decoder::decode_fun(const byte* p, const byte* end, term& out, frame
   return p;
 }
 
-void decoder::store_binary_copy(const byte* bytes, std::size_t n, unsigned bits, term& out) {
+inline void decoder::store_binary_copy(const byte* bytes, std::size_t n, unsigned bits, term& out) {
   kind k = bits == 8 ? kind::binary : kind::bitstring;
   auto* node = region_.make<detail::binary_node>(n, k, n, bits);
   auto* data = detail::trailing<std::uint8_t>(node);
@@ -851,6 +854,16 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         if (p < end && *p == tag::nil) {
           ++p;
           continue;
+        }
+        // Short binaries that are copied (names, keys, small payloads) likewise.
+        if (end - p >= 5 && *p == tag::binary) {
+          std::size_t n = load_u32(p + 1);
+          if (n <= small_binary && n <= static_cast<std::size_t>(end - p) - 5 &&
+              (owner_ == nullptr || n < lim_.zero_copy_threshold)) {
+            store_binary_copy(p + 5, n, 8, *dest);
+            p += 5 + n;
+            continue;
+          }
         }
         // Short ASCII atoms (record tags, keys, ok/error) and floats likewise.
         if (end - p >= 2 && *p == tag::small_atom_utf8 && p[1] <= access::inline_atom_capacity &&
