@@ -831,8 +831,8 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
           break;
         }
         dest = static_cast<term*>(f.slots) + i;
-        // Runs of small integers and nils (byte lists, counters, tuples of numbers) are taken
-        // here without a round through the dispatch above.
+        // Runs of integers and nils (byte lists, counters, tuples of numbers) are taken here
+        // without a round through the dispatch above.
         if (end - p >= 2 && *p == tag::small_integer) {
           access::set_int(*dest, p[1]);
           p += 2;
@@ -847,8 +847,13 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
           continue;
         }
         if (end - p >= 5 && *p == tag::integer) {
-          access::set_int(*dest, static_cast<std::int32_t>(load_u32(p + 1)));
-          p += 5;
+          term* slots = static_cast<term*>(f.slots);
+          std::uint32_t next = f.next - 1, count = f.count;
+          do {
+            access::set_int(slots[next++], static_cast<std::int32_t>(load_u32(p + 1)));
+            p += 5;
+          } while (next < count && end - p >= 5 && *p == tag::integer);
+          f.next = next;
           continue;
         }
         if (p < end && *p == tag::nil) {
