@@ -12,7 +12,8 @@ if(TARGET edist_etf)
     ${_etf_src}/src/errors.cpp
     ${_etf_src}/src/term.cpp
     ${_etf_src}/src/compare.cpp
-    ${_etf_src}/src/node_pool.cpp)
+    ${_etf_src}/src/node_pool.cpp
+    ${_etf_src}/src/region_builder.cpp)
   target_include_directories(etf_decode_fuzz PRIVATE ${_etf_src}/src)
   target_link_libraries(etf_decode_fuzz PRIVATE edist::etf)
 endif()

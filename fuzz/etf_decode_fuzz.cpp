@@ -4,6 +4,7 @@
 //   - anything that decodes re-encodes to bytes that decode to an equal term, encoded_size()
 //     is exact, and re-encoding that term gives the same bytes again (a fixed point);
 //   - a compressed encoding decodes to the same term;
+//   - a subterm stays valid after the decoded term it came from is dropped;
 //   - the same bytes read as a distribution-message term (no version byte, trailing bytes
 //     allowed, an atom-cache table) are handled just as safely.
 #include <cstddef>
@@ -68,6 +69,15 @@ void run(std::span<const std::uint8_t> input, const decode_options& options) {
   check(r.consumed <= input.size());
   check(r.value == shared.value);
   round_trip(r.value);
+  // A subterm keeps its decoded message (the decode's region) alive on its own.
+  const term& root = shared.value;
+  if ((root.is_tuple() && root.tuple_size() > 0) || (root.is_list() && !root.is_nil())) {
+    term part = root.is_tuple() ? root[0] : root.list_elements()[0];
+    std::vector<std::uint8_t> expected = term_to_binary(part);
+    r = decode_result{};
+    shared = decode_result{};
+    check(term_to_binary(part) == expected);
+  }
 }
 
 }  // namespace

@@ -3,9 +3,13 @@
 // One pass over the input, no recursion: a container's heap node is allocated as soon as its
 // header is read (after its element count has been checked against the bytes that remain), its
 // slots are set to nil, and it is stored in its parent's slot at once. Elements are then decoded
-// straight into the slots, with an explicit stack of open containers. Because every node is
-// owned by the tree from the moment it exists, an error anywhere simply drops the root, and the
-// partial tree is freed like any other term.
+// straight into the slots, with an explicit stack of open containers.
+//
+// Every node lives in the decode's region (term_nodes.hpp, region_builder.hpp): allocation is a
+// bump of a pointer, slots hold uncounted aliases of the region's nodes, and the whole tree is
+// freed at once when its last reference goes. A node is allocated before anything is read into
+// it, so nothing made so far is ever held outside the region: an error anywhere simply drops
+// the region with the partial tree in it.
 #include <zlib.h>
 
 #include <algorithm>
@@ -17,6 +21,7 @@
 #include <new>
 #include <vector>
 
+#include "region_builder.hpp"
 #include "small_stack.hpp"
 #include "tags.hpp"
 #include "term_access.hpp"
@@ -198,8 +203,12 @@ struct frame {
   std::size_t start;  // input offset of the container's tag (for error reports)
   std::uint32_t next;
   std::uint32_t count;
+  std::uint32_t depth;  // how many containers enclose the slots, this one included
   frame_kind kind;
 };
+
+// Binaries up to this size are taken on the decoder's fast path for common elements.
+constexpr std::size_t small_binary = 64;
 
 // Deflate cannot expand data by more than this factor; a declared size above it is a lie that
 // must not make us allocate.
@@ -211,9 +220,7 @@ class decoder {
       : opts_(options), lim_(options.limits), owner_(owner) {}
   decoder(const decoder&) = delete;
   decoder& operator=(const decoder&) = delete;
-  ~decoder() {
-    for (detail::atom_node* n : recent_atoms_) drop_recent(n);
-  }
+  ~decoder() = default;
 
   decode_result run(std::span<const byte> input);
 
@@ -247,23 +254,24 @@ class decoder {
   }
   bool finish_container(frame& f, const byte* p);
 
-  // Gives back the reference a recent-atom slot holds.
-  static void drop_recent(detail::atom_node* n) noexcept {
-    if (n == nullptr) return;
-    term t;
-    access::set_heap_atom(t, n);  // t's destructor releases it
-  }
+  // A binary node in the region with a copy of the bytes; `bits` as in term::bitstring.
+  void store_binary_copy(const byte* bytes, std::size_t n, unsigned bits, term& out);
 
   const decode_options& opts_;
   const decode_limits& lim_;
   const std::shared_ptr<const void>* owner_;  // null: copy every binary
   const byte* base_ = nullptr;                // start of the bytes being decoded
   detail::small_stack<frame, 24> stack_;
+  detail::region_builder region_;
+  // The atom-cache entries the region keeps alive (one bit per index).
+  std::array<std::uint64_t, 4> kept_cache_refs_{};
+  // The buffer owner the region keeps alive for zero-copy binaries, if any.
+  const std::shared_ptr<const void>* kept_owner_ = nullptr;
   std::size_t elements_ = 1;
   errc error_ = errc::ok;
   const byte* error_at_ = nullptr;
-  // Recently made heap atoms, each with a reference held: a list of pids from one node shares
-  // one node-name atom. Raw pointers, so that a decode that makes no long atom pays nothing.
+  // Recently made heap atoms (in the region): a list of pids from one node shares one node-name
+  // atom.
   std::array<detail::atom_node*, 4> recent_atoms_{};
   unsigned recent_next_ = 0;
 };
@@ -281,18 +289,14 @@ const byte* decoder::store_utf8_atom(const byte* text, std::size_t size, const b
   std::string_view view(reinterpret_cast<const char*>(text), size);
   for (detail::atom_node* a : recent_atoms_) {
     if (a != nullptr && a->text() == view) {
-      a->refs.fetch_add(1, std::memory_order_relaxed);
       access::set_heap_atom(out, a);
       return text + size;
     }
   }
-  auto* n = detail::allocate_node<detail::atom_node>(size, static_cast<std::uint32_t>(size));
+  auto* n = region_.make<detail::atom_node>(size, static_cast<std::uint32_t>(size));
   std::memcpy(detail::trailing<char>(n), text, size);
   access::set_heap_atom(out, n);
-  detail::atom_node*& slot = recent_atoms_[recent_next_++ % recent_atoms_.size()];
-  drop_recent(slot);
-  n->refs.fetch_add(1, std::memory_order_relaxed);
-  slot = n;
+  recent_atoms_[recent_next_++ % recent_atoms_.size()] = n;
   return text + size;
 }
 
@@ -317,7 +321,16 @@ const byte* decoder::decode_atom(byte t, const byte* p, const byte* end, term& o
       if (index >= opts_.atom_cache_refs.size() || !opts_.atom_cache_refs[index].is_atom()) {
         return fail(errc::bad_atom_cache_ref, at);
       }
-      out = opts_.atom_cache_refs[index];
+      const term& cached = opts_.atom_cache_refs[index];
+      if (access::node_or_null(cached) != nullptr) {
+        std::uint64_t& bits = kept_cache_refs_[index / 64];
+        std::uint64_t bit = std::uint64_t{1} << (index % 64);
+        if ((bits & bit) == 0) {
+          region_.keep(cached);
+          bits |= bit;
+        }
+      }
+      access::alias(out, cached);
       return p;
     }
     default:
@@ -365,7 +378,9 @@ const byte* decoder::read_pid(const byte* p, const byte* end, term& out) {
   if (t != tag::new_pid && t != tag::pid) {
     return fail(is_known_tag(t) ? errc::invalid_term : errc::unknown_tag, at);
   }
-  pid_fields f{};
+  auto* n = region_.make<detail::pid_node>(0, pid_fields{});
+  access::set_node(out, kind::pid, n);
+  pid_fields& f = n->fields;
   p = read_atom(p, end, f.node);
   if (p == nullptr) return nullptr;
   std::size_t need = t == tag::new_pid ? 12 : 9;
@@ -373,8 +388,6 @@ const byte* decoder::read_pid(const byte* p, const byte* end, term& out) {
   f.id = load_u32(p);
   f.serial = load_u32(p + 4);
   f.creation = t == tag::new_pid ? load_u32(p + 8) : p[8];
-  auto* n = detail::allocate_node<detail::pid_node>(0, std::move(f));
-  access::set_node(out, kind::pid, n);
   return p + need;
 }
 
@@ -404,7 +417,24 @@ const byte* decoder::decode_big(byte t, const byte* p, const byte* end, term& ou
       return p + n;
     }
   }
-  out = term::big_integer(negative, {p, n});
+  std::size_t size = n;
+  while (size > 0 && p[size - 1] == 0) --size;
+  if (size <= 8) {
+    // Leading zero bytes hid a small value: normalise as term::big_integer does.
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < size; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+    if (!negative && v <= static_cast<std::uint64_t>(INT64_MAX)) {
+      access::set_int(out, static_cast<std::int64_t>(v));
+      return p + n;
+    }
+    if (negative && v <= static_cast<std::uint64_t>(INT64_MAX) + 1) {
+      access::set_int(out, static_cast<std::int64_t>(0 - v));
+      return p + n;
+    }
+  }
+  auto* node = region_.make<detail::big_node>(size, negative, static_cast<std::uint32_t>(size));
+  std::memcpy(detail::trailing<std::uint8_t>(node), p, size);
+  access::set_node(out, kind::big_integer, node);
   return p + n;
 }
 
@@ -436,7 +466,10 @@ const byte* decoder::decode_fun(const byte* p, const byte* end, term& out, frame
   const byte* at = p - 1;
   // Size (ignored, as BEAM does: it is recomputed when encoding), Arity, Uniq, Index, NumFree.
   if (end - p < 29) return fail(errc::truncated, at);
-  fun_fields f;
+  auto* n = region_.make<detail::fun_node>(0, fun_fields{});
+  access::set_node(out, kind::fun, n);
+  region_.finalize_fun(n);
+  fun_fields& f = n->fields;
   f.is_export = false;
   f.arity = p[4];
   std::memcpy(f.uniq.data(), p + 5, 16);
@@ -450,12 +483,20 @@ const byte* decoder::decode_fun(const byte* p, const byte* end, term& out, frame
   if (num_free > static_cast<std::size_t>(end - p)) return fail(errc::count_exceeds_input, at);
   if (!reserve_elements(num_free, at)) return nullptr;
   f.free_vars.resize(num_free);
-  auto* n = detail::allocate_node<detail::fun_node>(0, std::move(f));
-  access::set_node(out, kind::fun, n);
   pending =
-      frame{n->fields.free_vars.data(), &out, static_cast<std::size_t>(at - base_), 0, num_free,
-            frame_kind::free_vars};
+      frame{n->fields.free_vars.data(), &out, static_cast<std::size_t>(at - base_), 0, num_free, 0,
+            frame_kind::free_vars};  // depth: set by the caller
   return p;
+}
+
+inline void decoder::store_binary_copy(const byte* bytes, std::size_t n, unsigned bits, term& out) {
+  kind k = bits == 8 ? kind::binary : kind::bitstring;
+  auto* node = region_.make<detail::binary_node>(n, k, n, bits);
+  auto* data = detail::trailing<std::uint8_t>(node);
+  if (n != 0) std::memcpy(data, bytes, n);
+  if (bits != 8 && n != 0) data[n - 1] &= static_cast<std::uint8_t>(0xff << (8 - bits));
+  node->data = data;
+  access::set_node(out, k, node);
 }
 
 bool decoder::finish_container(frame& f, const byte* p) {
@@ -465,13 +506,26 @@ bool decoder::finish_container(frame& f, const byte* p) {
       if (node.tail.type() == kind::list) {
         // A LIST_EXT whose tail is a non-empty list: [1 | [2, 3]] is [1, 2, 3]. BEAM never
         // writes this, but it decodes it, so do the same (term::list flattens).
-        try {
-          term merged = term::list(std::span<const term>(node.elements(), node.size), node.tail);
-          *f.container = std::move(merged);
-        } catch (const invalid_term&) {
+        const auto& rest = access::node_of<detail::list_node>(node.tail);
+        std::uint64_t total = std::uint64_t{node.size} + rest.size;
+        if (total > UINT32_MAX) {
           fail(errc::too_large, base_ + f.start);
           return false;
         }
+        // A new node in the region; the two old ones stay there unused until it dies.
+        auto* merged = region_.make<detail::list_node>(total * sizeof(term),
+                                                       static_cast<std::uint32_t>(total));
+        term* e = merged->elements();
+        for (std::uint32_t i = 0; i < node.size; ++i) {
+          new (e + i) term();
+          access::alias(e[i], node.elements()[i]);
+        }
+        for (std::uint32_t i = 0; i < rest.size; ++i) {
+          new (e + node.size + i) term();
+          access::alias(e[node.size + i], rest.elements()[i]);
+        }
+        access::alias(merged->tail, rest.tail);
+        access::set_node(*f.container, kind::list, merged);
       }
       return true;
     }
@@ -504,6 +558,7 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
   base_ = p;
   stack_.clear();
   term* dest = &root;
+  std::size_t depth = 0;  // how many containers enclose *dest
   for (;;) {
     if (p >= end) return fail(errc::truncated, p);
     const byte* at = p;
@@ -557,8 +612,8 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         if (static_cast<std::size_t>(end - p) < n) return fail(errc::truncated, at);
         if (n == 0) break;
         if (!reserve_elements(n, at)) return nullptr;
-        auto* node = detail::allocate_node<detail::list_node>(n * sizeof(term),
-                                                              static_cast<std::uint32_t>(n));
+        auto* node =
+            region_.make<detail::list_node>(n * sizeof(term), static_cast<std::uint32_t>(n));
         term* e = node->elements();
         for (std::size_t i = 0; i < n; ++i) {
           new (e + i) term();
@@ -574,9 +629,15 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         p += 4;
         if (static_cast<std::size_t>(end - p) < n) return fail(errc::truncated, at);
         if (owner_ != nullptr && n >= lim_.zero_copy_threshold) {
-          *dest = term::binary_view({p, n}, *owner_);
+          if (kept_owner_ != owner_) {
+            region_.keep(*owner_);
+            kept_owner_ = owner_;
+          }
+          auto* node = region_.make<detail::binary_node>(0, kind::binary, n, 8u);
+          node->data = p;
+          access::set_node(*dest, kind::binary, node);
         } else {
-          *dest = term::binary(std::span<const byte>(p, n));
+          store_binary_copy(p, n, 8, *dest);
         }
         p += n;
         break;
@@ -589,7 +650,7 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         if (static_cast<std::size_t>(end - p) < n) return fail(errc::truncated, at);
         // As BEAM: an empty bitstring has 0 bits in its (absent) last byte, others 1..8.
         if (n == 0 ? bits != 0 : (bits < 1 || bits > 8)) return fail(errc::invalid_term, at);
-        *dest = n == 0 ? term::binary(std::span<const byte>()) : term::bitstring({p, n}, bits);
+        store_binary_copy(p, n, n == 0 ? 8 : bits, *dest);
         p += n;
         break;
       }
@@ -606,15 +667,21 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         }
         if (n > static_cast<std::size_t>(end - p)) return fail(errc::count_exceeds_input, at);
         if (!reserve_elements(n, at)) return nullptr;
-        auto* node = detail::allocate_node<detail::tuple_node>(n * sizeof(term),
-                                                               static_cast<std::uint32_t>(n));
+        auto* node =
+            region_.make<detail::tuple_node>(n * sizeof(term), static_cast<std::uint32_t>(n));
         term* e = node->elements();
         for (std::size_t i = 0; i < n; ++i) new (e + i) term();
         access::set_node(*dest, kind::tuple, node);
         if (n == 0) break;
-        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
-        stack_.push_back({e, dest, static_cast<std::size_t>(at - base_), 1,
-                          static_cast<std::uint32_t>(n), frame_kind::tuple});
+        if (depth >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        ++depth;
+        // A tuple is complete when its last element is: no frame to come back to for that one
+        // ({{{...}}} nests without a stack).
+        if (n > 1) {
+          stack_.push_back({e, dest, static_cast<std::size_t>(at - base_), 1,
+                            static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(depth),
+                            frame_kind::tuple});
+        }
         dest = e;
         continue;
       }
@@ -626,14 +693,16 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         // LIST_EXT with no elements is just its tail.
         if (n == 0) continue;
         if (!reserve_elements(n, at)) return nullptr;
-        auto* node = detail::allocate_node<detail::list_node>(n * sizeof(term),
-                                                              static_cast<std::uint32_t>(n));
+        auto* node =
+            region_.make<detail::list_node>(n * sizeof(term), static_cast<std::uint32_t>(n));
         term* e = node->elements();
         for (std::size_t i = 0; i < n; ++i) new (e + i) term();
         access::set_node(*dest, kind::list, node);
-        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        if (depth >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        ++depth;
         stack_.push_back({e, dest, static_cast<std::size_t>(at - base_), 1,
-                          static_cast<std::uint32_t>(n), frame_kind::list});
+                          static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(depth),
+                          frame_kind::list});
         dest = e;
         continue;
       }
@@ -643,15 +712,17 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         p += 4;
         if (n > static_cast<std::size_t>(end - p) / 2) return fail(errc::count_exceeds_input, at);
         if (!reserve_elements(2 * static_cast<std::uint64_t>(n), at)) return nullptr;
-        auto* node = detail::allocate_node<detail::map_node>(n * sizeof(term_pair),
-                                                             static_cast<std::uint32_t>(n), true);
+        auto* node = region_.make<detail::map_node>(n * sizeof(term_pair),
+                                                    static_cast<std::uint32_t>(n), true);
         term_pair* e = node->entries();
         for (std::size_t i = 0; i < n; ++i) new (e + i) term_pair();
         access::set_node(*dest, kind::map, node);
         if (n == 0) break;
-        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        if (depth >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        ++depth;
         stack_.push_back({e, dest, static_cast<std::size_t>(at - base_), 1,
-                          static_cast<std::uint32_t>(2 * n), frame_kind::map});
+                          static_cast<std::uint32_t>(2 * n), static_cast<std::uint32_t>(depth),
+                          frame_kind::map});
         dest = &e[0].first;
         continue;
       }
@@ -662,7 +733,9 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
       case tag::new_port:
       case tag::v4_port:
       case tag::port: {
-        port_fields f{};
+        auto* node = region_.make<detail::port_node>(0, port_fields{});
+        access::set_node(*dest, kind::port, node);
+        port_fields& f = node->fields;
         if ((p = read_atom(p, end, f.node)) == nullptr) return nullptr;
         std::size_t need = t == tag::v4_port ? 12 : (t == tag::new_port ? 8 : 5);
         if (static_cast<std::size_t>(end - p) < need) return fail(errc::truncated, at);
@@ -674,8 +747,6 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
           f.creation = t == tag::new_port ? load_u32(p + 4) : p[4];
         }
         p += need;
-        access::set_node(*dest, kind::port,
-                         detail::allocate_node<detail::port_node>(0, std::move(f)));
         break;
       }
       case tag::newer_reference:
@@ -688,7 +759,9 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
           p += 2;
           if (words < 1 || words > 5) return fail(errc::invalid_term, at);
         }
-        reference_fields f{};
+        auto* node = region_.make<detail::reference_node>(0, reference_fields{});
+        access::set_node(*dest, kind::reference, node);
+        reference_fields& f = node->fields;
         if ((p = read_atom(p, end, f.node)) == nullptr) return nullptr;
         std::size_t creation_size = t == tag::newer_reference ? 4 : 1;
         if (static_cast<std::size_t>(end - p) < creation_size + 4 * words) {
@@ -704,32 +777,33 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         }
         f.word_count = static_cast<std::uint8_t>(words);
         p += t == tag::reference ? 5 : 4 * words;
-        access::set_node(*dest, kind::reference,
-                         detail::allocate_node<detail::reference_node>(0, std::move(f)));
         break;
       }
       case tag::export_: {
-        fun_fields f;
+        auto* node = region_.make<detail::fun_node>(0, fun_fields{});
+        access::set_node(*dest, kind::fun, node);
+        region_.finalize_fun(node);
+        fun_fields& f = node->fields;
         f.is_export = true;
         if ((p = read_atom(p, end, f.module)) == nullptr) return nullptr;
         if ((p = read_atom(p, end, f.function)) == nullptr) return nullptr;
         term arity;
         if ((p = read_small_integer(p, end, arity)) == nullptr) return nullptr;
         auto a = arity.to_int64();
+        access::forget(arity);  // a big one would be an alias of a node in the region
         if (!a || *a < 0 || *a > 255) return fail(errc::invalid_term, at);
         f.arity = static_cast<std::uint8_t>(*a);
-        access::set_node(*dest, kind::fun,
-                         detail::allocate_node<detail::fun_node>(0, std::move(f)));
         break;
       }
       case tag::new_fun: {
         frame pending{};
         if ((p = decode_fun(p, end, *dest, pending)) == nullptr) return nullptr;
         if (pending.count == 0) break;
-        if (stack_.size() >= lim_.max_depth) return fail(errc::depth_exceeded, at);
+        if (depth >= lim_.max_depth) return fail(errc::depth_exceeded, at);
         dest = static_cast<term*>(pending.slots);
         pending.next = 1;
-        stack_.push_back(pending);
+        pending.depth = static_cast<std::uint32_t>(++depth);
+        if (pending.count > 1) stack_.push_back(pending);
         continue;
       }
       case tag::local:
@@ -745,14 +819,20 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
       frame& f = stack_.back();
       if (f.next < f.count) {
         std::uint32_t i = f.next++;
+        depth = f.depth;
         if (f.kind == frame_kind::map) {
           term_pair& e = static_cast<term_pair*>(f.slots)[i / 2];
           dest = (i & 1) != 0 ? &e.second : &e.first;
+          if (f.next == f.count) {
+            // All keys are in: check them now, and decode the last value without a frame.
+            if (!finish_container(f, p)) return nullptr;
+            stack_.pop_back();
+          }
           break;
         }
         dest = static_cast<term*>(f.slots) + i;
-        // Runs of small integers and nils (byte lists, counters, tuples of numbers) are taken
-        // here without a round through the dispatch above.
+        // Runs of integers and nils (byte lists, counters, tuples of numbers) are taken here
+        // without a round through the dispatch above.
         if (end - p >= 2 && *p == tag::small_integer) {
           access::set_int(*dest, p[1]);
           p += 2;
@@ -767,13 +847,28 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
           continue;
         }
         if (end - p >= 5 && *p == tag::integer) {
-          access::set_int(*dest, static_cast<std::int32_t>(load_u32(p + 1)));
-          p += 5;
+          term* slots = static_cast<term*>(f.slots);
+          std::uint32_t next = f.next - 1, count = f.count;
+          do {
+            access::set_int(slots[next++], static_cast<std::int32_t>(load_u32(p + 1)));
+            p += 5;
+          } while (next < count && end - p >= 5 && *p == tag::integer);
+          f.next = next;
           continue;
         }
         if (p < end && *p == tag::nil) {
           ++p;
           continue;
+        }
+        // Short binaries that are copied (names, keys, small payloads) likewise.
+        if (end - p >= 5 && *p == tag::binary) {
+          std::size_t n = load_u32(p + 1);
+          if (n <= small_binary && n <= static_cast<std::size_t>(end - p) - 5 &&
+              (owner_ == nullptr || n < lim_.zero_copy_threshold)) {
+            store_binary_copy(p + 5, n, 8, *dest);
+            p += 5 + n;
+            continue;
+          }
         }
         // Short ASCII atoms (record tags, keys, ok/error) and floats likewise.
         if (end - p >= 2 && *p == tag::small_atom_utf8 && p[1] <= access::inline_atom_capacity &&
@@ -794,6 +889,9 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
             continue;
           }
         }
+        // The last element of a tuple (or of a fun's environment) completes it: no need to come
+        // back to its frame.
+        if (f.next == f.count && f.kind != frame_kind::list) stack_.pop_back();
         break;
       }
       if (f.kind == frame_kind::list) {
@@ -805,6 +903,7 @@ const byte* decoder::decode_term(const byte* p, const byte* end, term& root) {
         }
         f.kind = frame_kind::list_tail;
         dest = &access::mutable_node_of<detail::list_node>(*f.container).tail;
+        depth = f.depth;
         break;
       }
       if (f.kind == frame_kind::map ||
@@ -862,6 +961,7 @@ decode_result decoder::run(std::span<const byte> input) {
             std::shared_ptr<const void> owner(buffer, buffer.get());
             const std::shared_ptr<const void>* saved = owner_;
             owner_ = &owner;
+            region_.expect_input(size);
             const byte* inner_end = decode_term(buffer.get(), buffer.get() + size, result.value);
             owner_ = saved;
             if (inner_end != nullptr && inner_end != buffer.get() + size) {
@@ -873,6 +973,7 @@ decode_result decoder::run(std::span<const byte> input) {
         }
       }
     } else {
+      region_.expect_input(static_cast<std::size_t>(end - p));
       done = decode_term(p, end, result.value);
     }
   } catch (const std::bad_alloc&) {
@@ -882,7 +983,7 @@ decode_result decoder::run(std::span<const byte> input) {
   }
   if (done != nullptr && !opts_.allow_trailing && done != end) fail(errc::trailing_bytes, done);
   if (error_ != errc::ok) {
-    result.value = term();
+    access::forget(result.value);  // an alias (see below); the region goes with the builder
     result.error = error_;
     const byte* at = compressed_at != nullptr ? compressed_at : error_at_;
     result.error_offset =
@@ -892,6 +993,16 @@ decode_result decoder::run(std::span<const byte> input) {
     return result;
   }
   result.consumed = static_cast<std::size_t>(done - begin);
+  // The value was decoded as an alias, like every slot. A node of the region takes over the
+  // builder's reference to it; an atom of the atom cache gets a reference of its own, and the
+  // region, if any, goes with the builder.
+  if (detail::node* n = access::node_or_null(result.value)) {
+    if (n->pool_class == detail::region_pool_class && detail::region_of(n) == region_.get()) {
+      region_.hand_over();
+    } else {
+      access::retain(result.value);
+    }
+  }
   return result;
 }
 

@@ -7,7 +7,7 @@ namespace {
 struct releaser {
   ~releaser() {
     node_free_lists& l = tl_node_free_lists;
-    for (std::size_t c = 1; c <= node_classes; ++c) {
+    for (std::size_t c = 1; c <= pool_classes; ++c) {
       while (free_node_block* b = l.head[c]) {
         l.head[c] = b->next;
         ::operator delete(static_cast<void*>(b));

@@ -47,79 +47,141 @@ std::string_view to_string(kind k) noexcept {
 
 namespace detail {
 
-// Destroys nodes without recursing along the last child of each node, so that long chains
-// ({{{...}}}, [[[...]]], #{k => #{k => ...}}, deep improper lists) are freed in a loop: only
-// the other node-holding children of a node recurse.
-void destroy(node* n) noexcept {
-  while (n != nullptr) {
-    node* next = nullptr;
-    // For terms inside nodes whose destructors do not run (tuples, lists, maps: their memory
-    // is simply given back), so the terms need not be reset to nil.
-    auto release = [&next](const term& t) noexcept {
-      node* last = term_builder_access::release_deferred_dying(t);
-      if (last == nullptr) return;
-      if (next != nullptr) destroy(next);
-      next = last;
-    };
-    // For terms whose destructor runs afterwards (fun environments).
-    auto release_and_clear = [&next](term& t) noexcept {
-      node* last = term_builder_access::release_deferred(t);
-      if (last == nullptr) return;
-      if (next != nullptr) destroy(next);
-      next = last;
-    };
-    const std::uint8_t pool_class = n->pool_class;
-    switch (n->k) {
-      case kind::atom:
-        static_cast<atom_node*>(n)->~atom_node();
-        break;
-      case kind::big_integer:
-        static_cast<big_node*>(n)->~big_node();
-        break;
-      case kind::tuple: {
-        auto* t = static_cast<tuple_node*>(n);
-        for (std::uint32_t i = 0; i < t->size; ++i) release(t->elements()[i]);
-        break;  // nothing else in a tuple node needs destroying
-      }
-      case kind::list: {
-        auto* l = static_cast<list_node*>(n);
-        for (std::uint32_t i = 0; i < l->size; ++i) release(l->elements()[i]);
-        release(l->tail);
-        break;
-      }
-      case kind::map: {
-        auto* m = static_cast<map_node*>(n);
-        for (std::uint32_t i = 0; i < m->size; ++i) {
-          release(m->entries()[i].first);
-          release(m->entries()[i].second);
-        }
-        break;
-      }
-      case kind::binary:
-      case kind::bitstring:
-        static_cast<binary_node*>(n)->~binary_node();
-        break;
-      case kind::pid:
-        static_cast<pid_node*>(n)->~pid_node();
-        break;
-      case kind::port:
-        static_cast<port_node*>(n)->~port_node();
-        break;
-      case kind::reference:
-        static_cast<reference_node*>(n)->~reference_node();
-        break;
-      case kind::fun: {
-        auto* f = static_cast<fun_node*>(n);
-        for (term& v : f->fields.free_vars) release_and_clear(v);
-        f->~fun_node();
-        break;
-      }
-      default:
-        break;
-    }
-    node_deallocate(static_cast<void*>(n), pool_class);
-    n = next;
+namespace {
+
+using access = term_builder_access;
+
+// Destruction walks the tree of dying nodes without recursion and without allocating: the
+// slots of a dying container are released in order, and before descending into a child that
+// died too, the way back (the container above and the slot to resume at) is stashed in the
+// container's first slot, which has been released already. The slots of a dying node are
+// thus a linked stack of unbounded depth at no cost.
+
+// How many term slots of n may hold nodes that die with it (0: none, or not a container).
+std::uint32_t slot_count(const node* n) noexcept {
+  switch (n->k) {
+    case kind::tuple:
+      return static_cast<const tuple_node*>(n)->size;
+    case kind::list:
+      return static_cast<const list_node*>(n)->size + 1;  // the elements, then the tail
+    case kind::map:
+      return 2 * static_cast<const map_node*>(n)->size;
+    case kind::fun:
+      return static_cast<std::uint32_t>(static_cast<const fun_node*>(n)->fields.free_vars.size());
+    default:
+      return 0;
   }
+}
+
+term& slot_at(node* n, std::uint32_t i) noexcept {
+  switch (n->k) {
+    case kind::tuple:
+      return static_cast<tuple_node*>(n)->elements()[i];
+    case kind::list: {
+      auto* l = static_cast<list_node*>(n);
+      return i < l->size ? l->elements()[i] : l->tail;
+    }
+    case kind::map: {
+      term_pair& e = static_cast<map_node*>(n)->entries()[i / 2];
+      return (i & 1) != 0 ? e.second : e.first;
+    }
+    default:
+      return static_cast<fun_node*>(n)->fields.free_vars[i];
+  }
+}
+
+// Frees a node whose slots (slot_count) have been released already. What else it holds (the
+// node atom of a pid, a fun's module and creator) is shallow: at most a pid holding an atom.
+void free_node(node* n) noexcept {
+  const std::uint8_t pool_class = n->pool_class;
+  switch (n->k) {
+    case kind::atom:
+      static_cast<atom_node*>(n)->~atom_node();
+      break;
+    case kind::big_integer:
+      static_cast<big_node*>(n)->~big_node();
+      break;
+    case kind::tuple:
+    case kind::list:
+    case kind::map:
+      break;  // their slots are released; nothing else in them needs destroying
+    case kind::binary:
+    case kind::bitstring:
+      static_cast<binary_node*>(n)->~binary_node();
+      break;
+    case kind::pid:
+      static_cast<pid_node*>(n)->~pid_node();
+      break;
+    case kind::port:
+      static_cast<port_node*>(n)->~port_node();
+      break;
+    case kind::reference:
+      static_cast<reference_node*>(n)->~reference_node();
+      break;
+    case kind::fun: {
+      auto* f = static_cast<fun_node*>(n);
+      for (term& v : f->fields.free_vars) access::forget(v);
+      f->~fun_node();
+      break;
+    }
+    default:
+      break;
+  }
+  node_deallocate(static_cast<void*>(n), pool_class);
+}
+
+}  // namespace
+
+void destroy(node* n) noexcept {
+  node* current = n;
+  node* parent = nullptr;  // the dying container current was found in
+  std::uint32_t next = 0;  // the next slot of current to release
+  for (;;) {
+    std::uint32_t count = slot_count(current);
+    node* child = nullptr;
+    while (next < count) {
+      node* dead = access::release_deferred_dying(slot_at(current, next++));
+      if (dead == nullptr) continue;
+      if (slot_count(dead) == 0) {
+        free_node(dead);
+        continue;
+      }
+      child = dead;
+      break;
+    }
+    if (child != nullptr) {
+      access::stash(slot_at(current, 0), parent, next);
+      parent = current;
+      current = child;
+      next = 0;
+      continue;
+    }
+    node* up = parent;
+    if (up != nullptr) {
+      const term& way_back = slot_at(up, 0);
+      parent = static_cast<node*>(const_cast<void*>(access::stashed_pointer(way_back)));
+      next = access::stashed_index(way_back);
+    }
+    free_node(current);
+    if (up == nullptr) return;
+    current = up;
+  }
+}
+
+void destroy_region(region* r) noexcept {
+  for (region_finalizer* f = r->finalizers; f != nullptr;) {
+    region_finalizer* after = f->next;  // f lives in a chunk, which stays until the end
+    f->run(f);
+    f = after;
+  }
+  for (region_chunk* c = r->next; c != nullptr;) {
+    region_chunk* after = c->next;
+    ::operator delete(static_cast<void*>(c));
+    c = after;
+  }
+  const std::uint8_t pool_class = r->pool_class;
+  r->~region();
+  node_deallocate(static_cast<void*>(r), pool_class);
 }
 
 }  // namespace detail
@@ -127,11 +189,20 @@ void destroy(node* n) noexcept {
 // ---- Lifetime ---------------------------------------------------------------------------------
 
 void term::retain_node() const noexcept {
-  node_ptr()->refs.fetch_add(1, std::memory_order_relaxed);
+  node* n = node_ptr();
+  if (n->pool_class == region_pool_class) {
+    retain_region(region_of(n));
+  } else {
+    n->refs.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void term::release_node() noexcept {
   node* n = node_ptr();
+  if (n->pool_class == region_pool_class) {
+    release_region(region_of(n));
+    return;
+  }
   // The last owner needs no atomic read-modify-write: nobody else can reach the node any more.
   if (n->refs.load(std::memory_order_acquire) == 1 ||
       n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {

@@ -72,12 +72,32 @@ class term_builder_access {
     }
     return {reinterpret_cast<const char*>(t.bytes_.data() + 2), t.bytes_[1]};
   }
-  // Drops t's reference and leaves t nil. When that was the last reference, the node is handed
-  // back to the caller to destroy (so that destruction can iterate instead of recurse).
-  static detail::node* release_deferred(term& t) noexcept {
+  // True when a and b are the same immediate value or refer to the same node.
+  // (Two word compares: std::array's == became a call to memcmp.)
+  static bool same_bytes(const term& a, const term& b) noexcept {
+    std::uint64_t wa[2], wb[2];
+    std::memcpy(wa, a.bytes_.data(), 16);
+    std::memcpy(wb, b.bytes_.data(), 16);
+    return ((wa[0] ^ wb[0]) | (wa[1] ^ wb[1])) == 0;
+  }
+
+  // The node t holds, or null.
+  static detail::node* node_or_null(const term& t) noexcept {
+    return t.holds_node() ? t.node_ptr() : nullptr;
+  }
+
+  // Drops t's reference without touching t, for a term whose memory is given back right after
+  // without running its destructor. When that was the last reference to a node of its own, the
+  // node is handed back to the caller to destroy (so that destruction can iterate instead of
+  // recurse); a region whose last reference this was is destroyed at once (that never recurses
+  // into terms: see destroy_region).
+  static detail::node* release_deferred_dying(const term& t) noexcept {
     if (!t.holds_node()) return nullptr;
     detail::node* n = t.node_ptr();
-    t.set_kind(kind::nil);
+    if (n->pool_class == detail::region_pool_class) {
+      detail::release_region(detail::region_of(n));
+      return nullptr;
+    }
     if (n->refs.load(std::memory_order_acquire) == 1 ||
         n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       return n;
@@ -85,16 +105,29 @@ class term_builder_access {
     return nullptr;
   }
 
-  // As release_deferred, but leaves t as it was: for a term whose memory is freed right after
-  // without running its destructor.
-  static detail::node* release_deferred_dying(const term& t) noexcept {
-    if (!t.holds_node()) return nullptr;
-    detail::node* n = t.node_ptr();
-    if (n->refs.load(std::memory_order_acquire) == 1 ||
-        n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      return n;
-    }
-    return nullptr;
+  // Makes t nil without giving back what it refers to: for slots that hold no count of their
+  // own (terms inside a region, or slots reused for bookkeeping while a node is destroyed).
+  static void forget(term& t) noexcept { t.set_kind(kind::nil); }
+  // Copies the 16 bytes of `from` into `to` without counting a reference (see forget).
+  static void alias(term& to, const term& from) noexcept { to.bytes_ = from.bytes_; }
+  // Counts one more reference to what t refers to (for handing over an aliased term).
+  static void retain(const term& t) noexcept { t.retain(); }
+
+  // Bookkeeping stored in a slot whose term was already released (destroy() keeps its way back
+  // up the tree there): a pointer and an index.
+  static void stash(term& t, const void* pointer, std::uint32_t index) noexcept {
+    std::memcpy(t.bytes_.data(), &pointer, sizeof pointer);
+    std::memcpy(t.bytes_.data() + 8, &index, sizeof index);
+  }
+  static const void* stashed_pointer(const term& t) noexcept {
+    const void* pointer;
+    std::memcpy(&pointer, t.bytes_.data(), sizeof pointer);
+    return pointer;
+  }
+  static std::uint32_t stashed_index(const term& t) noexcept {
+    std::uint32_t index;
+    std::memcpy(&index, t.bytes_.data() + 8, sizeof index);
+    return index;
   }
 
   // The text bytes of an inline atom followed by padding: inline_atom_capacity readable bytes.

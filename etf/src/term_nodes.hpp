@@ -3,6 +3,19 @@
 // Every node starts with a reference count and its kind; variable-sized nodes keep their
 // payload (digits, characters, elements) in the same allocation, right after the node, so a
 // tuple of N elements is one allocation.
+//
+// Nodes are allocated in one of two ways (told apart by pool_class):
+// - one by one (term::tuple(), term::binary(), ...): the node has its own reference count and
+//   its memory goes back to the node pool when the count drops to zero;
+// - in a region (everything one decode() makes): the nodes lie packed in a few large chunks
+//   owned by one region with a single reference count. Such a node's `refs` holds instead the
+//   byte offset of the node from the start of its chunk, which leads to the region. Copying any
+//   term that refers into the region counts on the region, and the region (all its nodes at
+//   once) is freed when the last such term goes: a subterm keeps its whole decoded message
+//   alive. Terms stored inside region nodes that refer to nodes of the same region hold no
+//   count (the region cannot keep itself alive); anything else they refer to (an atom of the
+//   atom cache, the buffer under zero-copy binaries) is kept by the region itself, through its
+//   finalizers.
 #pragma once
 
 #include <edist/etf/term.hpp>
@@ -12,7 +25,11 @@
 
 namespace edist::etf::detail {
 
+// pool_class of a node that lives in a region.
+inline constexpr std::uint8_t region_pool_class = 0xff;
+
 struct node {
+  // Own nodes: the reference count. Region nodes: the offset from the start of the chunk.
   mutable std::atomic<std::uint32_t> refs{1};
   kind k;
   std::uint8_t pool_class = 0;  // how the memory goes back (node_pool.hpp)
@@ -110,5 +127,53 @@ struct fun_node : node {
 };
 
 void destroy(node* n) noexcept;
+
+// ---- Regions -----------------------------------------------------------------------------------
+
+struct region;
+
+// The header of each chunk of a region; the chunk's nodes follow it.
+struct alignas(16) region_chunk {
+  region* owner;
+  region_chunk* next;  // the region's other chunks, in a list that starts at the region
+};
+
+// Work to do when a region dies, before its chunks are freed (the record itself lives in a
+// chunk): give back what the region keeps alive outside itself, or destroy a node member that
+// owns memory of its own (a fun's vector of free variables).
+struct region_finalizer {
+  void (*run)(region_finalizer*) noexcept;
+  region_finalizer* next;
+};
+
+// The region lives at the start of its first chunk.
+struct alignas(16) region : region_chunk {
+  std::atomic<std::uint64_t> refs{1};
+  region_finalizer* finalizers = nullptr;
+  std::uint8_t pool_class = 0;  // how the first chunk goes back (node_pool.hpp)
+};
+
+inline region* region_of(const node* n) noexcept {
+  std::uint32_t offset = n->refs.load(std::memory_order_relaxed);
+  return reinterpret_cast<const region_chunk*>(reinterpret_cast<const unsigned char*>(n) - offset)
+      ->owner;
+}
+
+// Runs the finalizers and frees every chunk.
+void destroy_region(region* r) noexcept;
+
+inline void retain_region(region* r) noexcept {
+  r->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Drops one reference; true when it was the last one (the caller then destroys the region).
+inline bool release_region_is_last(region* r) noexcept {
+  return r->refs.load(std::memory_order_acquire) == 1 ||
+         r->refs.fetch_sub(1, std::memory_order_acq_rel) == 1;
+}
+
+inline void release_region(region* r) noexcept {
+  if (release_region_is_last(r)) destroy_region(r);
+}
 
 }  // namespace edist::etf::detail

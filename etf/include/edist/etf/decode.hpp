@@ -4,11 +4,14 @@
 // element count is checked against the bytes that remain before anything is allocated, and
 // every failure is an etf::errc, never an exception or a crash.
 //
-// Ownership: decode() with a span copies everything it needs, so the input may be freed when
-// it returns. decode() with a shared_bytes buffer returns binaries of at least
-// decode_limits::zero_copy_threshold bytes as slices of that buffer that share its ownership;
-// everything else is copied. A compressed term (tag 80) is inflated into a buffer of its own,
-// and large binaries inside it are slices of that buffer, whichever decode() was called.
+// Ownership: the decoded term and all its subterms live in a region that decode() allocates in
+// a few large chunks and that is freed at once when the last term referring into it goes (a
+// subterm keeps the whole decoded message alive; see edist/etf/term.hpp). decode() with a span
+// copies everything it needs, so the input may be freed when it returns. decode() with a
+// shared_bytes buffer returns binaries of at least decode_limits::zero_copy_threshold bytes as
+// slices of that buffer that share its ownership; everything else is copied. A compressed term (tag
+// 80) is inflated into a buffer of its own, and large binaries inside it are slices of that buffer,
+// whichever decode() was called.
 //
 // What is accepted is what OTP 25 and 27 accept (checked against binary_to_term/1), with these
 // choices: the old tags (ATOM_EXT and SMALL_ATOM_EXT as Latin-1, FLOAT_EXT, PID_EXT, PORT_EXT,

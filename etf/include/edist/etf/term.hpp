@@ -12,6 +12,13 @@
 //   stay valid as long as the term they came from (or any copy of it) is alive.
 // - A binary may be a zero-copy slice of a received buffer; it keeps that buffer alive through
 //   shared ownership (see binary_view()).
+// - A term made by decode() lives in one block of memory with everything else that decode made
+//   (edist/etf/decode.hpp), counted once for all: a subterm keeps its whole decoded message
+//   alive, with the buffer under its zero-copy binaries. Copy what you keep out of a large
+//   message into new terms (term::binary(), term::tuple(), ...) if the rest should be freed.
+//   Copying and dropping such terms follows the same rules as any term, on any thread.
+// - Destroying, comparing, hashing, encoding and printing terms never recurse: any depth of
+//   nesting is safe.
 //
 // Equality and order:
 // - operator== is Erlang's exact equality (=:=): 1 =:= 1.0 is false.
