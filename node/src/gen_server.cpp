@@ -127,6 +127,23 @@ std::optional<term> resolve_target(const term& target, const call_options& optio
     }
     return pid;
   }
+  if (target.is_tuple(3) && target[0].is_atom("via") && target[1].is_atom()) {
+    std::optional<term> pid;
+    if (options.resolve_via) {
+      pid = options.resolve_via(target[1], target[2]);
+    } else if (target[1].is_atom("global") && options.resolve_global) {
+      pid = options.resolve_global(target[2]);
+    } else {
+      ec = service_errc::not_resolved;
+      return std::nullopt;
+    }
+    if (!pid || !pid->is_pid()) {
+      // gen:call exits with noproc when Module:whereis_name/1 answers undefined.
+      ec = service_errc::noproc;
+      return std::nullopt;
+    }
+    return pid;
+  }
   if (target.is_tuple(2) && target[0].is_atom() && target[1].is_atom()) return target;
   ec = service_errc::invalid_target;
   return std::nullopt;

@@ -7,6 +7,7 @@
 
 #include "edist/node/cookie.hpp"
 #include "edist/node/error.hpp"
+#include "edist/node/global_server.hpp"
 
 namespace edist::node {
 
@@ -81,6 +82,10 @@ std::shared_ptr<node> node::create(boost::asio::any_io_executor executor, node_o
   auto n =
       std::make_shared<node>(private_tag{}, std::move(rt), std::move(options), std::move(full));
   n->start_services();
+  if (!n->options_.hidden && n->options_.global_server) {
+    n->global_ = global::server::start(n, {}, ec);
+    if (ec) return nullptr;
+  }
   ec.clear();
   return n;
 }
@@ -528,6 +533,9 @@ void node::shutdown() {
     shutting_down_ = true;
     dialer_ = nullptr;
   }
+  // Before the processes end: a stopping server sends no lost_connection reports for the
+  // connections that close next.
+  if (global_) global_->stop();
   // Processes end while connections still work, so that linked and monitoring peers learn the
   // real reason (`shutdown`) rather than `noconnection`.
   runtime_->shutdown(term::atom("shutdown"));

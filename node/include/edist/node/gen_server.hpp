@@ -14,8 +14,11 @@
 // Calling: gen::call() does what gen:call/4 does: monitor the target, send the request with
 // a tag that is [alias | MonitorRef], wait for {Tag, Reply} or the monitor's DOWN, then
 // demonitor with flush and deactivate the alias. Targets: a pid, a local name atom,
-// {Name, Node}, or {global, Name} (resolved through call_options::resolve_global, e.g. an
-// rpc to a BEAM node's global:whereis_name/1; see rpc.hpp).
+// {Name, Node}, {global, Name} (resolved through call_options::resolve_global: a visible
+// node's own global server, global_server.hpp, or an rpc to a BEAM node's
+// global:whereis_name/1, see rpc.hpp), or {via, Module, Name} (call_options::resolve_via;
+// without it, {via, global, Name} goes through resolve_global as gen:call does with
+// global:whereis_name/1).
 //
 // The parse/build functions are pure and thread-safe. call() blocks the calling thread and
 // uses `self` as a BEAM process would: only one thread may drive `self` at a time (see
@@ -97,6 +100,11 @@ struct call_options {
   // Resolves the Name of {global, Name} to a pid (nullopt: not registered). Called on the
   // calling thread.
   std::function<std::optional<etf::term>(const etf::term& name)> resolve_global;
+  // Resolves {via, Module, Name} (Module:whereis_name(Name) in gen.erl): a registry of the
+  // caller's choice. Called on the calling thread.
+  // (Initialized so that existing aggregate initializations of call_options stay complete.)
+  std::function<std::optional<etf::term>(const etf::term& module, const etf::term& name)>
+      resolve_via = {};
 };
 
 // The outcome of a call: the reply, or an error. For service_errc::target_down, `reason` is
@@ -108,8 +116,8 @@ struct call_result {
   explicit operator bool() const noexcept { return !error; }
 };
 
-// What a call is sent to after {global, Name} was resolved: a pid, a name atom, {Name, Node};
-// nullopt with `ec` set when the target is none of these or cannot be resolved.
+// What a call is sent to after {global, Name} or {via, Module, Name} was resolved: a pid, a name
+// atom, {Name, Node}; nullopt with `ec` set when the target is none of these or cannot be resolved.
 std::optional<etf::term> resolve_target(const etf::term& target, const call_options& options,
                                         std::error_code& ec);
 

@@ -4,9 +4,9 @@
 // global_name_server stores the name on every visible node of its cluster and monitors the
 // pid, so a name held by a C++ process is seen by `:global.whereis_name/1` everywhere and
 // vanishes when that process ends (the runtime answers the monitor) or the edist node
-// disconnects. It does not make the edist node a participant of global's own protocol
-// (init_connect, locks, exchange, sync): `global:sync()` on a BEAM peer of a *visible*
-// edist node is not answered by this module.
+// disconnects. A *visible* edist node takes part in global's own protocol through its
+// global_name_server instead (global_server.hpp, node::global_names()); this client is for
+// hidden nodes, which BEAM's global leaves out.
 //
 //   edist::node::global::client g(self, atom("beam@host"));
 //   if (g.register_name(T({atom("todo_list"), binary("bob")}), self.pid())) ...

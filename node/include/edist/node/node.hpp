@@ -45,6 +45,10 @@
 
 namespace edist::node {
 
+namespace global {
+class server;
+}
+
 // One established distribution connection, as the node uses it.
 class peer_connection {
  public:
@@ -83,6 +87,9 @@ struct node_options {
   std::string cookie{};
   std::filesystem::path cookie_file{};
   bool hidden = false;
+  // A visible node runs a `global_name_server` taking part in :global's protocol, as BEAM
+  // nodes do (global_server.hpp). Ignored for hidden nodes, which never run it.
+  bool global_server = true;
 };
 
 // Which nodes nodes() lists, as Node.list/1 and erlang:nodes/1.
@@ -164,6 +171,11 @@ class node : public std::enable_shared_from_this<node> {
                                const etf::term& module, const etf::term& function,
                                const etf::term& args, remote_spawn_options options = {},
                                receive_timeout timeout = std::chrono::seconds(10));
+  // ---- :global ------------------------------------------------------------------------------
+  // This node's global_name_server (global_server.hpp): null on a hidden node or when
+  // node_options::global_server is off. Owned by the node; valid until the node is destroyed.
+  global::server* global_names() const noexcept { return global_.get(); }
+
   // The group leader given to processes spawned on other nodes.
   const etf::term& io_sink() const noexcept { return io_sink_pid_; }
 
@@ -234,6 +246,7 @@ class node : public std::enable_shared_from_this<node> {
   etf::term net_kernel_pid_;
   etf::term io_sink_pid_;
   std::shared_ptr<rpc::registry> rpc_functions_ = std::make_shared<rpc::registry>();
+  std::shared_ptr<global::server> global_;  // set once by create()
 
   mutable std::mutex mu_;
   std::string cookie_;
