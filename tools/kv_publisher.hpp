@@ -16,9 +16,10 @@
 // nodes see the members as well.
 //
 // Ownership and threads: the publisher runs one thread of its own with one process of the node
-// (it receives nodeup messages and makes the blocking rpc calls there, never on the io
-// threads). kv_started() may be called from any thread. stop() (also run by the destructor)
-// ends the thread and the scope; call it before the node stops.
+// (it receives nodeup messages and makes the blocking calls there, rpc or the native
+// register_name with its lock round, never on the io threads). kv_started() may be called from any
+// thread. stop() (also run by the destructor) ends the thread and the scope; call it before the
+// node stops.
 #pragma once
 
 #include <edist/etf/term.hpp>
