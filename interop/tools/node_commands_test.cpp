@@ -210,6 +210,38 @@ class NodeCommands : public et::otp_test {
     EXPECT_EQ(eval_until(first, "pg:get_members(" + group + ")", "[]"), "[]");
   }
 
+  // The --global name is already held by a BEAM process when serve starts: serve does not take
+  // it from that process (a visible serve meets the name when global merges the two sides, and
+  // the pid on the smaller node, the BEAM one here, keeps it; a hidden one is refused by the
+  // BEAM node), keeps trying, and kv has the name once the holder ends.
+  void check_name_held_elsewhere(bool hidden) {
+    auto& beam = start_beam();
+    ASSERT_EQ(beam.eval("P = spawn(fun() -> receive stop -> ok end end), "
+                        "register(held_kv_holder, P), global:register_name(held_kv, P)"),
+              "yes");
+    const auto name = et::unique_name("serve") + "@localhost";
+    ASSERT_LT(beam.node_name(), name);  // which side keeps the name in global's merge
+    std::vector<std::string> args = {"--sname",        name,       "--cookie", cookie_, "--connect",
+                                     beam.node_name(), "--global", "held_kv"};
+    if (hidden) args.push_back("--hidden");
+    std::string ready;
+    auto serve = start_serve(args, ready);
+    ASSERT_EQ(ready, "ready " + name);
+    const std::string held = "global:whereis_name(held_kv) =:= whereis(held_kv_holder)";
+    EXPECT_EQ(beam.eval(held), "true");
+    std::this_thread::sleep_for(1s);  // serve's retries (every 250 ms) change nothing
+    EXPECT_EQ(beam.eval(held), "true");
+    EXPECT_EQ(beam.eval("held_kv_holder ! stop, ok"), "ok");
+    EXPECT_EQ(eval_until(beam,
+                         "case global:whereis_name(held_kv) of P when is_pid(P) -> node(P); "
+                         "U -> U end",
+                         name),
+              name);
+    EXPECT_EQ(beam.eval("gen_server:call({global, held_kv}, {put, a, 1})"), "ok");
+    ASSERT_EQ(::kill(serve.pid(), SIGTERM), 0);
+    EXPECT_EQ(serve.wait(15s), 0);
+  }
+
   std::optional<et::epmd_instance> epmd_;
   std::string cookie_;
   bool uses_elixir_ = false;
@@ -406,6 +438,14 @@ TEST_P(NodeCommands, ServeGlobalWhenABeamNodeConnectsLater) {
 
 TEST_P(NodeCommands, ServeGlobalAndPgHidden) {
   check_global_and_pg(true);
+}
+
+TEST_P(NodeCommands, ServeGlobalNameHeldElsewhereVisible) {
+  check_name_held_elsewhere(false);
+}
+
+TEST_P(NodeCommands, ServeGlobalNameHeldElsewhereHidden) {
+  check_name_held_elsewhere(true);
 }
 
 EDIST_INSTANTIATE_OTP_TEST_SUITE(NodeCommands);
