@@ -9,11 +9,13 @@
 //   iex> :pg.get_members(:workers)           # your shell and the C++ worker
 //   iex> :global.send(:cpp_worker, :stop)    # the program ends
 //
-// :global goes through a BEAM node: global::client asks that node's global to register the
-// name, which it then holds for the whole cluster and drops when the C++ process ends.
+// :global: this node is visible, so it runs a global_name_server of its own that takes part in
+// global's protocol like a BEAM node's. Registering a name here makes every node of the cluster
+// hold it, and it is dropped everywhere when the C++ process ends. (A hidden node takes no part
+// in global; there, edist::node::global::client in global.hpp registers through a BEAM node.)
 // :pg is a scope on this node that the BEAM scopes of the same name treat as a peer.
 #include <edist/etf/text.hpp>
-#include <edist/node/global.hpp>
+#include <edist/node/global_server.hpp>
 #include <edist/node/pg.hpp>
 #include <iostream>
 
@@ -40,11 +42,16 @@ int main(int argc, char** argv) {
   if (!n.connect(peer)) return 1;
 
   edist::node::process worker = n.node().spawn();
-  edist::node::global::client global(worker, atom(peer));
-  term failure;
-  if (!global.register_name(atom("cpp_worker"), worker.pid(), &failure)) {
-    std::cerr << "cpp_worker is taken (or " << peer
-              << " failed: " << edist::etf::to_erlang_string(failure) << ")\n";
+  // Owned by the node. sync(), as global:sync() does, waits until the name tables of this node
+  // and the BEAM node are merged, so that the registration below is checked against theirs.
+  edist::node::global::server& global = *n.node().global_names();
+  if (!global.sync(std::chrono::seconds(10))) {
+    std::cerr << "global did not sync with " << peer << "\n";
+    return 1;
+  }
+  // Blocks for global's lock round with every node (never call it on an io thread).
+  if (!global.register_name(atom("cpp_worker"), worker.pid())) {
+    std::cerr << "cpp_worker is taken\n";
     return 1;
   }
   const term worker_pid[] = {worker.pid()};

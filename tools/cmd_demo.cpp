@@ -1,8 +1,10 @@
 // `edist demo`: the distribution tour, step by step, with each result printed. With `erl` on
 // the PATH it runs against a live BEAM node that it starts itself on a private EPMD port (the
 // embedded EPMD of the demo node: no system epmd is needed); without Erlang it runs the same
-// tour between two edist nodes in this process (all but :global, which needs a BEAM node's
-// global_name_server). Exit 0 only when every step worked.
+// tour between two edist nodes in this process. Both tours are between visible nodes, so
+// :global runs through each edist node's own global_name_server (global_server.hpp), which
+// takes part in global's protocol with BEAM's servers and with other edist nodes alike.
+// Exit 0 only when every step worked.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -16,7 +18,7 @@
 #include <cstdlib>
 #include <edist/etf/text.hpp>
 #include <edist/node/gen_server.hpp>
-#include <edist/node/global.hpp>
+#include <edist/node/global_server.hpp>
 #include <edist/node/pg.hpp>
 #include <edist/node/rpc.hpp>
 #include <filesystem>
@@ -215,6 +217,23 @@ bool wait_for_member(const std::function<std::vector<term>()>& members, const te
   }
 }
 
+// Polls `done` (up to 10 s); names and memberships travel asynchronously.
+bool wait_until(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+// The node's own global_name_server: every visible node runs one.
+node::global::server& global_names_of(running_node& n) {
+  auto* g = n.get_node().global_names();
+  if (g == nullptr) throw step_failed(n.get_node().name() + " runs no global_name_server");
+  return *g;
+}
+
 std::string show_all(const std::vector<term>& v) {
   return show(term::list(v));
 }
@@ -300,13 +319,14 @@ int run_with_erlang(const std::filesystem::path& erl) {
     expect(m[2].is_atom("killed"), "unexpected reason in " + show(m));
     return "received " + show(m);
   });
-  t.step(":global.register_name({:edist_demo, :cpp}, self()) through " + beam + ", then lookup",
+  t.step(":global.register_name({:edist_demo, :cpp}, self()) on the C++ node, lookups both ways",
          [&] {
+           // The C++ node is visible: its own global_name_server registers the name on every
+           // node of the cluster, as global:register_name/2 on a BEAM node does.
+           auto& g = global_names_of(*n);
+           expect(g.sync(10s), "global did not sync with " + beam + " within 10 s");
            const auto name = term::tuple({atom("edist_demo"), atom("cpp")});
-           node::global::client g(self, atom(beam));
-           term failure;
-           expect(g.register_name(name, self.pid(), &failure),
-                  "registration refused " + show(failure));
+           expect(g.register_name(name, self.pid()), "registration refused");
            auto there = rpc_or_fail(self, beam, "global", "whereis_name", term::list({name}));
            expect(there == self.pid(), "the BEAM node resolves it to " + show(there));
            // The BEAM node sends through the name: the message comes here.
@@ -315,8 +335,16 @@ int run_with_erlang(const std::filesystem::path& erl) {
                self, [](const term& x) { return x.is_atom("via_global"); },
                "message sent through the global name");
            g.unregister_name(name);
+           // The other way: a name the BEAM node registers reaches the C++ node's table.
+           const auto shell_name = term::tuple({atom("edist_demo"), atom("shell")});
+           auto shell = rpc_or_fail(self, beam, "erlang", "whereis", term::list({atom("shell")}));
+           auto yes =
+               rpc_or_fail(self, beam, "global", "register_name", term::list({shell_name, shell}));
+           expect(yes.is_atom("yes"), "the BEAM node's registration answered " + show(yes));
+           expect(wait_until([&] { return g.whereis_name(shell_name) == shell; }),
+                  "the C++ node never saw the BEAM node's name");
            return "BEAM's :global.whereis_name -> " + show(there) + "; :global.send delivered " +
-                  show(m);
+                  show(m) + "; C++ whereis_name(" + show(shell_name) + ") -> " + show(shell);
          });
   t.step(":pg.join(:demo_group, ...) on both sides, :pg.get_members(:demo_group) on the other",
          [&] {
@@ -388,10 +416,6 @@ int run_in_process() {
   std::cout << "edist demo: no erl on the PATH; two edist nodes in this process, private EPMD "
                "on port "
             << port << std::endl;
-  std::cout
-      << "  (not in this tour: :global. edist's global::client registers names through a BEAM "
-         "node's global_name_server, and neither node here is a BEAM node)"
-      << std::endl;
   auto a = running_node::start(fa, {}, true, port);
   auto a_services = start_serve_services(a->net());
   auto b = running_node::start(fb, {}, true, port);
@@ -476,6 +500,71 @@ int run_in_process() {
     expect(wait_for_member([&] { return b_scope->get_members(group); }, a_self.pid()),
            bn + " never saw the member");
     return bn + " sees " + show_all(b_scope->get_members(group));
+  });
+  // :global between two edist nodes: each runs global's protocol with the other.
+  const auto global_name = term::tuple({atom("edist_demo"), atom("worker")});
+  node::process worker = a->get_node().spawn();
+  const auto worker_pid = worker.pid();
+  t.step(":global.register_name({:edist_demo, :worker}, pid) on " + an +
+             ", :global.whereis_name on " + bn,
+         [&] {
+           auto& ga = global_names_of(*a);
+           auto& gb = global_names_of(*b);
+           expect(ga.sync(10s) && gb.sync(10s), "global did not sync within 10 s");
+           expect(ga.register_name(global_name, worker_pid), "registration refused");
+           expect(wait_until([&] { return gb.whereis_name(global_name) == worker_pid; }),
+                  bn + " never saw the name");
+           return bn + " resolves it to " + show(*gb.whereis_name(global_name));
+         });
+  t.step(":global.send({:edist_demo, :worker}, {self(), :hi}) from " + bn, [&] {
+    auto& gb = global_names_of(*b);
+    if (auto ec = gb.send(self, global_name, term::tuple({self.pid(), atom("hi")})))
+      throw step_failed("send: " + ec.message());
+    auto m = receive_or_fail(
+        worker, [](const term& x) { return x.is_tuple(2) && x[1].is_atom("hi"); },
+        "message through the global name");
+    expect(m[0] == self.pid(), "unexpected sender in " + show(m));
+    return "the worker on " + an + " received " + show(m);
+  });
+  t.step("GenServer.call({:global, {:edist_demo, :kv}}, ...) and {:via, :global, ...} from " + bn,
+         [&] {
+           auto& ga = global_names_of(*a);
+           auto& gb = global_names_of(*b);
+           const auto kv_name = term::tuple({atom("edist_demo"), atom("kv")});
+           // kv was stopped by an earlier step; its restart may still be under way.
+           std::optional<term> kv;
+           expect(wait_until([&] {
+                    kv = a->get_node().local().whereis(atom("kv"));
+                    return kv.has_value();
+                  }),
+                  "kv is not running on " + an);
+           expect(ga.register_name(kv_name, *kv), "registration of kv refused");
+           expect(wait_until([&] { return gb.whereis_name(kv_name) == kv; }),
+                  bn + " never saw the name");
+           node::gen::call_options o;
+           o.resolve_global = gb.resolver();
+           auto put = node::gen::call(self, term::tuple({atom("global"), kv_name}),
+                                      term::tuple({atom("put"), atom("lang"), atom("cpp")}), o);
+           auto get = node::gen::call(self, term::tuple({atom("via"), atom("global"), kv_name}),
+                                      term::tuple({atom("get"), atom("lang")}), o);
+           expect(static_cast<bool>(put) && static_cast<bool>(get),
+                  "call failed: " + (put ? get.error : put.error).message());
+           expect(put.reply.is_atom("ok") && show(get.reply) == "{ok,cpp}",
+                  "got " + show(put.reply) + ", " + show(get.reply));
+           ga.unregister_name(kv_name);
+           expect(wait_until([&] { return !gb.whereis_name(kv_name); }),
+                  bn + " still resolves the name after unregister_name");
+           return "put -> " + show(put.reply) + ", get -> " + show(get.reply) +
+                  "; then unregister_name";
+         });
+  t.step("the worker ends: {:edist_demo, :worker} vanishes on both nodes", [&] {
+    worker = node::process();  // ends the process; each global server sees its monitor fire
+    auto& ga = global_names_of(*a);
+    auto& gb = global_names_of(*b);
+    expect(
+        wait_until([&] { return !ga.whereis_name(global_name) && !gb.whereis_name(global_name); }),
+        "the name outlived its process");
+    return ":global.whereis_name -> undefined on " + an + " and " + bn;
   });
   t.step("rpc " + bn + " -> " + an + ": demo:add(2^70, 1)", [&] {
     const auto big = *term::integer_from_decimal("1180591620717411303424");

@@ -31,8 +31,9 @@ void add_serve_command(CLI::App& app) {
   add_node_flags(*cmd, s->flags);
   cmd->add_option("--connect", s->connect, "Connect to this node at start (repeatable)");
   cmd->add_option("--global", s->global_name,
-                  "Register kv under this :global name (Erlang syntax), through a connected BEAM "
-                  "node, again after every restart");
+                  "Register kv under this :global name (Erlang syntax), again after every restart: "
+                  "by this node's own global_name_server, or through a connected BEAM node when "
+                  "--hidden");
   cmd->add_option("--pg", s->pg_group,
                   "Make kv a member of this group (Erlang syntax) in the pg scope `pg`");
   cmd->add_option("--timeout-ms", s->timeout_ms, "How long each --connect may take")

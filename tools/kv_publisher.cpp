@@ -69,29 +69,59 @@ std::vector<std::string> kv_publisher::candidates() const {
   return out;
 }
 
+void kv_publisher::note_success() {
+  refusals_ = 0;
+  warned_ = false;
+}
+
+void kv_publisher::note_refusal(const term& holder) {
+  // An ended incarnation until the monitors of it fire, or someone else.
+  if (!warned_ && ++refusals_ > attempts_before_warning) {
+    std::cerr << "edist serve: the global name " << etf::to_erlang_string(*options_.global_name)
+              << " is held by " << etf::to_erlang_string(holder) << "; still trying" << std::endl;
+    warned_ = true;
+  }
+}
+
 bool kv_publisher::publish_global() {
   if (!kv_pid_.is_pid()) return true;
+  if (auto* names = node_->global_names()) return publish_global_natively(*names);
+  return publish_global_through_beam();
+}
+
+bool kv_publisher::publish_global_natively(node::global::server& names) {
+  // The local table already holds every name of the cluster this node is in sync with.
+  if (auto holder = names.whereis_name(*options_.global_name)) {
+    if (*holder == kv_pid_) {
+      note_success();
+      return true;
+    }
+    note_refusal(*holder);
+    return false;
+  }
+  // Blocks for the lock round across the known nodes: this thread is the publisher's own.
+  if (names.register_name(*options_.global_name, kv_pid_)) {
+    note_success();
+    return true;
+  }
+  // Taken between the two calls, or the locks were not to be had in time: again shortly.
+  return false;
+}
+
+bool kv_publisher::publish_global_through_beam() {
   for (const auto& via : candidates()) {
     node::global::client g(self_, atom(via), 5s);
     if (auto holder = g.whereis_name(*options_.global_name)) {
       if (*holder == kv_pid_) {
-        refusals_ = 0;
-        warned_ = false;
+        note_success();
         return true;
       }
-      // An ended incarnation until the BEAM nodes' monitors of it fire, or someone else.
-      if (!warned_ && ++refusals_ > attempts_before_warning) {
-        std::cerr << "edist serve: the global name " << etf::to_erlang_string(*options_.global_name)
-                  << " is held by " << etf::to_erlang_string(*holder) << "; still trying"
-                  << std::endl;
-        warned_ = true;
-      }
+      note_refusal(*holder);
       return false;
     }
     term failure;
     if (g.register_name(*options_.global_name, kv_pid_, &failure)) {
-      refusals_ = 0;
-      warned_ = false;
+      note_success();
       return true;
     }
     // {badrpc, _}: not a node with `global` (another edist node, say); try the next one.

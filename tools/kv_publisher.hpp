@@ -1,23 +1,29 @@
 // What `edist serve --global TERM --pg GROUP` does for `kv`: keeps every incarnation of kv
 // registered under a :global name and a member of a :pg group.
 //
-// :global goes through a BEAM node's global_name_server (node::global::client, by rpc): the
-// nodes given to --connect first, then any other connected node, the first that answers. It is
-// redone whenever a node connects (so a hidden node registers as soon as it reaches a node of
-// the cluster) and whenever kv restarts (the BEAM nodes drop the old pid when their monitor of
-// it fires; until then the new pid is refused, so registration is retried).
+// :global on a visible node goes through the node's own global_name_server (node::global::
+// server, global_server.hpp): the name is registered at once, locally if no node is connected
+// yet, and global's protocol carries it to every node of the cluster as they connect. A hidden
+// node takes no part in global, so there it goes through a BEAM node's global_name_server
+// (node::global::client, by rpc): the nodes given to --connect first, then any other connected
+// node, the first that answers; redone whenever a node connects (so a hidden node registers as
+// soon as it reaches a node of the cluster). Either way it is redone whenever kv restarts (the
+// old pid is dropped when the monitors of it fire; until then the new pid is refused, so
+// registration is retried).
 //
 // :pg uses a scope `pg` on this node (node::pg::scope). Visible peers discover it on nodeup by
 // themselves; every connecting node (hidden ones too) is also sent a discover, so that hidden
 // nodes see the members as well.
 //
 // Ownership and threads: the publisher runs one thread of its own with one process of the node
-// (it receives nodeup messages and makes the blocking rpc calls there, never on the io
-// threads). kv_started() may be called from any thread. stop() (also run by the destructor)
-// ends the thread and the scope; call it before the node stops.
+// (it receives nodeup messages and makes the blocking calls there, rpc or the native
+// register_name with its lock round, never on the io threads). kv_started() may be called from any
+// thread. stop() (also run by the destructor) ends the thread and the scope; call it before the
+// node stops.
 #pragma once
 
 #include <edist/etf/term.hpp>
+#include <edist/node/global_server.hpp>
 #include <edist/node/network.hpp>
 #include <edist/node/pg.hpp>
 #include <memory>
@@ -52,6 +58,12 @@ class kv_publisher {
   // True when the name is held by the current kv (or there is nothing to do yet); false when
   // it should be tried again shortly.
   bool publish_global();
+  // The two ways of publish_global: this node's global_name_server, or rpc into a BEAM node.
+  bool publish_global_natively(node::global::server& names);
+  bool publish_global_through_beam();
+  // Counts a refusal of the name because `holder` has it; warns once after many.
+  void note_refusal(const etf::term& holder);
+  void note_success();
   std::vector<std::string> candidates() const;
 
   std::shared_ptr<node::node> node_;

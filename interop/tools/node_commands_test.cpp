@@ -128,7 +128,8 @@ class NodeCommands : public et::otp_test {
 
   // `serve --global TERM --pg GROUP --connect NODE` in a cluster of two BEAM nodes (the first
   // an iex node when Elixir runs on this OTP): the name resolves to kv on both, calls through
-  // {global, TERM} work, kv is back under the name and in the group after `stop`.
+  // {global, TERM} work, kv is back under the name and in the group after `stop`. Visible, the
+  // name is registered by serve's own global_name_server; hidden, through the first node.
   void check_global_and_pg(bool hidden) {
     auto& first = start_beam();
     auto second = start_second_beam();
@@ -148,6 +149,14 @@ class NodeCommands : public et::otp_test {
     auto serve = start_serve(args, ready);
     ASSERT_EQ(ready, "ready " + name);
     EXPECT_EQ(first.eval("lists:member(" + q + ", nodes(hidden))"), hidden ? "true" : "false");
+    // Before anything on the second node could reach serve: a visible serve takes part in
+    // global's protocol, learns the second node from the first and connects to it by itself, as
+    // a BEAM node joining the cluster does; a hidden one stays with the node it connected to.
+    if (hidden) {
+      EXPECT_EQ(second.eval("lists:member(" + q + ", nodes(connected))"), "false");
+    } else {
+      EXPECT_EQ(eval_until(second, "lists:member(" + q + ", nodes())", "true"), "true");
+    }
 
     const std::string where = "global:whereis_name(" + global_name + ")";
     const std::string kv_there = "case " + where + " of P when is_pid(P) -> node(P); U -> U end";
@@ -199,6 +208,38 @@ class NodeCommands : public et::otp_test {
     // The name and the membership end with the node.
     EXPECT_EQ(eval_until(second, where, "undefined"), "undefined");
     EXPECT_EQ(eval_until(first, "pg:get_members(" + group + ")", "[]"), "[]");
+  }
+
+  // The --global name is already held by a BEAM process when serve starts: serve does not take
+  // it from that process (a visible serve meets the name when global merges the two sides, and
+  // the pid on the smaller node, the BEAM one here, keeps it; a hidden one is refused by the
+  // BEAM node), keeps trying, and kv has the name once the holder ends.
+  void check_name_held_elsewhere(bool hidden) {
+    auto& beam = start_beam();
+    ASSERT_EQ(beam.eval("P = spawn(fun() -> receive stop -> ok end end), "
+                        "register(held_kv_holder, P), global:register_name(held_kv, P)"),
+              "yes");
+    const auto name = et::unique_name("serve") + "@localhost";
+    ASSERT_LT(beam.node_name(), name);  // which side keeps the name in global's merge
+    std::vector<std::string> args = {"--sname",        name,       "--cookie", cookie_, "--connect",
+                                     beam.node_name(), "--global", "held_kv"};
+    if (hidden) args.push_back("--hidden");
+    std::string ready;
+    auto serve = start_serve(args, ready);
+    ASSERT_EQ(ready, "ready " + name);
+    const std::string held = "global:whereis_name(held_kv) =:= whereis(held_kv_holder)";
+    EXPECT_EQ(beam.eval(held), "true");
+    std::this_thread::sleep_for(1s);  // serve's retries (every 250 ms) change nothing
+    EXPECT_EQ(beam.eval(held), "true");
+    EXPECT_EQ(beam.eval("held_kv_holder ! stop, ok"), "ok");
+    EXPECT_EQ(eval_until(beam,
+                         "case global:whereis_name(held_kv) of P when is_pid(P) -> node(P); "
+                         "U -> U end",
+                         name),
+              name);
+    EXPECT_EQ(beam.eval("gen_server:call({global, held_kv}, {put, a, 1})"), "ok");
+    ASSERT_EQ(::kill(serve.pid(), SIGTERM), 0);
+    EXPECT_EQ(serve.wait(15s), 0);
   }
 
   std::optional<et::epmd_instance> epmd_;
@@ -399,6 +440,14 @@ TEST_P(NodeCommands, ServeGlobalAndPgHidden) {
   check_global_and_pg(true);
 }
 
+TEST_P(NodeCommands, ServeGlobalNameHeldElsewhereVisible) {
+  check_name_held_elsewhere(false);
+}
+
+TEST_P(NodeCommands, ServeGlobalNameHeldElsewhereHidden) {
+  check_name_held_elsewhere(true);
+}
+
 EDIST_INSTANTIATE_OTP_TEST_SUITE(NodeCommands);
 
 run_result run_demo(std::vector<std::pair<std::string, std::string>> env) {
@@ -424,6 +473,7 @@ TEST(EdistDemo, AgainstLiveErlang) {
   EXPECT_NE(r.out.find("the BEAM node got 1180591620717411303425"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("BEAM's :global.whereis_name -> <"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(":global.send delivered via_global"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("C++ whereis_name({edist_demo,shell}) -> <"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("BEAM sees [<"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("all 11 steps worked"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
@@ -436,8 +486,14 @@ TEST(EdistDemo, WithoutErlangOnPath) {
   EXPECT_NE(r.out.find("no erl on the PATH"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("received {echo,hello}"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(",normal}"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("not in this tour: :global"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("all 9 steps worked"), std::string::npos) << r.out;
+  // :global between the two edist nodes, through their own global_name_servers.
+  EXPECT_EQ(r.out.find("not in this tour"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("resolves it to <"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("received {<"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("put -> ok, get -> {ok,cpp}; then unregister_name"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(":global.whereis_name -> undefined on "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("all 13 steps worked"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
 }
 
