@@ -100,6 +100,18 @@ std::uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
+// The demo's first node, with the embedded EPMD on a private port. The port is free when it is
+// picked, but another program may bind it before EPMD does: then take another one.
+std::unique_ptr<running_node> start_with_private_epmd(const node_flags& flags,
+                                                      std::uint16_t& port) {
+  std::string error;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    port = free_port();
+    if (auto n = running_node::try_start(flags, {}, true, port, error)) return n;
+  }
+  exit_with(1, error);
+}
+
 std::optional<std::filesystem::path> find_on_path(const std::string& program) {
   const char* path = std::getenv("PATH");
   if (path == nullptr) return std::nullopt;
@@ -248,13 +260,13 @@ term rpc_or_fail(const node::process& self, const std::string& peer, const char*
 int run_with_erlang(const std::filesystem::path& erl) {
   const auto token = random_token();
   const auto cookie = "demo_" + token;
-  const auto port = free_port();
   node_flags flags;
   flags.sname = "edist_demo_" + token.substr(0, 6) + "@localhost";
   flags.cookie = cookie;
+  std::uint16_t port = 0;
+  auto n = start_with_private_epmd(flags, port);
   std::cout << "edist demo: a C++ node and a live BEAM node (" << erl.string()
             << "), private EPMD on port " << port << std::endl;
-  auto n = running_node::start(flags, {}, true, port);
   auto services = start_serve_services(n->net());
   // Before connecting: the scope discovers the BEAM node's scope on nodeup.
   auto scope = start_pg_scope(*n);
@@ -407,16 +419,16 @@ int run_with_erlang(const std::filesystem::path& erl) {
 
 int run_in_process() {
   const auto token = random_token();
-  const auto port = free_port();
   node_flags fa;
   fa.sname = "edist_demo_a_" + token.substr(0, 6) + "@localhost";
   fa.cookie = "demo_" + token;
   node_flags fb = fa;
   fb.sname = "edist_demo_b_" + token.substr(0, 6) + "@localhost";
+  std::uint16_t port = 0;
+  auto a = start_with_private_epmd(fa, port);
   std::cout << "edist demo: no erl on the PATH; two edist nodes in this process, private EPMD "
                "on port "
             << port << std::endl;
-  auto a = running_node::start(fa, {}, true, port);
   auto a_services = start_serve_services(a->net());
   auto b = running_node::start(fb, {}, true, port);
   auto b_services = start_serve_services(b->net());

@@ -58,6 +58,16 @@ etf::term parse_term_argument(const std::string& what, const std::string& text) 
 std::unique_ptr<running_node> running_node::start(const node_flags& flags, const std::string& peer,
                                                   bool embedded_epmd,
                                                   std::optional<std::uint16_t> epmd_port) {
+  std::string error;
+  auto n = try_start(flags, peer, embedded_epmd, epmd_port, error);
+  if (!n) exit_with(1, error);
+  return n;
+}
+
+std::unique_ptr<running_node> running_node::try_start(const node_flags& flags,
+                                                      const std::string& peer, bool embedded_epmd,
+                                                      std::optional<std::uint16_t> epmd_port,
+                                                      std::string& error) {
   node::node_options no;
   no.cookie = flags.cookie;
   no.hidden = flags.hidden;
@@ -85,8 +95,8 @@ std::unique_ptr<running_node> running_node::start(const node_flags& flags, const
   n->net_ = node::network::start(n->io_.get_executor(), no, net, ec, &why);
   if (!n->net_) {
     n.reset();
-    exit_with(1, "cannot start node " + no.name + ": " + ec.message() +
-                     (why.empty() ? "" : " (" + why + ")"));
+    error = "cannot start node " + no.name + ": " + ec.message() +
+            (why.empty() ? "" : " (" + why + ")");
   }
   return n;
 }

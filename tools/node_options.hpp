@@ -49,6 +49,12 @@ class running_node {
   static std::unique_ptr<running_node> start(const node_flags& flags, const std::string& peer,
                                              bool embedded_epmd,
                                              std::optional<std::uint16_t> epmd_port = {});
+  // The same, but a node that cannot start gives nullptr and the reason in `error` (so that a
+  // caller can try again, e.g. on another port).
+  static std::unique_ptr<running_node> try_start(const node_flags& flags, const std::string& peer,
+                                                 bool embedded_epmd,
+                                                 std::optional<std::uint16_t> epmd_port,
+                                                 std::string& error);
 
  private:
   running_node() = default;
