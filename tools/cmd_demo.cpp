@@ -1,7 +1,8 @@
 // `edist demo`: the distribution tour, step by step, with each result printed. With `erl` on
 // the PATH it runs against a live BEAM node that it starts itself on a private EPMD port (the
 // embedded EPMD of the demo node: no system epmd is needed); without Erlang it runs the same
-// tour between two edist nodes in this process. Exit 0 only when every step worked.
+// tour between two edist nodes in this process (all but :global, which needs a BEAM node's
+// global_name_server). Exit 0 only when every step worked.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -15,6 +16,8 @@
 #include <cstdlib>
 #include <edist/etf/text.hpp>
 #include <edist/node/gen_server.hpp>
+#include <edist/node/global.hpp>
+#include <edist/node/pg.hpp>
 #include <edist/node/rpc.hpp>
 #include <filesystem>
 #include <functional>
@@ -118,7 +121,10 @@ class beam_child {
              std::uint16_t epmd_port) {
     // The shell's registered process: answers {From, Msg} with {shell, got, Msg} and ends
     // on {From, stop}, so that a monitor can watch it end.
+    // pg's default scope first (erl starts it only with -kernel start_pg true), so that it
+    // exists by the time `shell` does, which is what the demo waits for.
     const std::string shell =
+        "case pg:start(pg) of {ok, _} -> ok; {error, {already_started, _}} -> ok end, "
         "register(shell, spawn(fun Loop() -> receive {From, stop} -> From ! {shell, stopping}; "
         "{From, Msg} -> From ! {shell, got, Msg}, Loop() end end)).";
     std::vector<std::string> args = {erl.string(), "-sname",      name,    "-setcookie", cookie,
@@ -191,6 +197,28 @@ std::string join(const std::vector<std::string>& v) {
   return out + "]";
 }
 
+std::shared_ptr<node::pg::scope> start_pg_scope(running_node& n) {
+  std::error_code ec;
+  auto scope = node::pg::scope::start(n.get_node().local(), atom("pg"), ec);
+  if (ec) exit_with(1, "cannot start the pg scope: " + ec.message());
+  return scope;
+}
+
+// Polls `members` (up to 10 s) until it holds `pid`; membership travels asynchronously.
+bool wait_for_member(const std::function<std::vector<term>()>& members, const term& pid) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    const auto m = members();
+    if (std::find(m.begin(), m.end(), pid) != m.end()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+std::string show_all(const std::vector<term>& v) {
+  return show(term::list(v));
+}
+
 term rpc_or_fail(const node::process& self, const std::string& peer, const char* m, const char* f,
                  const term& args) {
   auto r = node::rpc::call(self, atom(peer), atom(m), atom(f), args, std::chrono::seconds(10));
@@ -209,6 +237,8 @@ int run_with_erlang(const std::filesystem::path& erl) {
             << "), private EPMD on port " << port << std::endl;
   auto n = running_node::start(flags, {}, true, port);
   auto services = start_serve_services(n->net());
+  // Before connecting: the scope discovers the BEAM node's scope on nodeup.
+  auto scope = start_pg_scope(*n);
   const std::string me = n->get_node().name();
   const std::string beam = "beam_demo_" + token.substr(0, 6) + "@localhost";
   beam_child child(erl, beam, cookie, port);
@@ -249,12 +279,12 @@ int run_with_erlang(const std::filesystem::path& erl) {
     return "received " + show(m);
   });
   term spawned;
-  t.step("Node.spawn on the BEAM node (erlang:spawn(timer, sleep, [infinity]) through rpc)", [&] {
-    spawned =
-        rpc_or_fail(self, beam, "erlang", "spawn",
-                    term::list({atom("timer"), atom("sleep"), term::list({atom("infinity")})}));
-    expect(spawned.is_pid() && spawned.as_pid().node.is_atom(beam),
-           "not a pid of " + beam + ": " + show(spawned));
+  t.step("Node.spawn(:'" + beam + "', :timer, :sleep, [:infinity])", [&] {
+    auto r = n->get_node().spawn_on(self, beam, atom("timer"), atom("sleep"),
+                                    term::list({atom("infinity")}));
+    expect(r.pid.is_pid(), "spawn failed: " + show(r.error));
+    expect(r.pid.as_pid().node.is_atom(beam), "not a pid of " + beam + ": " + show(r.pid));
+    spawned = r.pid;
     return "spawned " + show(spawned) + " on " + beam;
   });
   t.step("a link firing: link to that process, then it is killed", [&] {
@@ -270,6 +300,44 @@ int run_with_erlang(const std::filesystem::path& erl) {
     expect(m[2].is_atom("killed"), "unexpected reason in " + show(m));
     return "received " + show(m);
   });
+  t.step(":global.register_name({:edist_demo, :cpp}, self()) through " + beam + ", then lookup",
+         [&] {
+           const auto name = term::tuple({atom("edist_demo"), atom("cpp")});
+           node::global::client g(self, atom(beam));
+           term failure;
+           expect(g.register_name(name, self.pid(), &failure),
+                  "registration refused " + show(failure));
+           auto there = rpc_or_fail(self, beam, "global", "whereis_name", term::list({name}));
+           expect(there == self.pid(), "the BEAM node resolves it to " + show(there));
+           // The BEAM node sends through the name: the message comes here.
+           rpc_or_fail(self, beam, "global", "send", term::list({name, atom("via_global")}));
+           auto m = receive_or_fail(
+               self, [](const term& x) { return x.is_atom("via_global"); },
+               "message sent through the global name");
+           g.unregister_name(name);
+           return "BEAM's :global.whereis_name -> " + show(there) + "; :global.send delivered " +
+                  show(m);
+         });
+  t.step(":pg.join(:demo_group, ...) on both sides, :pg.get_members(:demo_group) on the other",
+         [&] {
+           const auto group = atom("demo_group");
+           const term ours[] = {self.pid()};
+           if (auto ec = scope->join(group, ours)) throw step_failed("join: " + ec.message());
+           auto theirs_get = [&] {
+             auto r = rpc_or_fail(self, beam, "pg", "get_members", term::list({group}));
+             auto e = r.list_elements();
+             return std::vector<term>(e.begin(), e.end());
+           };
+           expect(wait_for_member(theirs_get, self.pid()), "the BEAM node never saw our member");
+           auto shell = rpc_or_fail(self, beam, "erlang", "whereis", term::list({atom("shell")}));
+           rpc_or_fail(self, beam, "pg", "join", term::list({group, shell}));
+           expect(wait_for_member([&] { return scope->get_members(group); }, shell),
+                  "we never saw the BEAM member");
+           const auto on_beam = theirs_get();
+           const auto here = scope->get_members(group);
+           scope->leave(group, ours);
+           return "BEAM sees " + show_all(on_beam) + ", C++ sees " + show_all(here);
+         });
   t.step("a monitor firing: monitor {:shell, node}, then ask it to stop", [&] {
     auto ref = self.monitor(term::tuple({atom("shell"), atom(beam)}));
     self.send(term::tuple({atom("shell"), atom(beam)}), term::tuple({self.pid(), atom("stop")}));
@@ -304,6 +372,7 @@ int run_with_erlang(const std::filesystem::path& erl) {
                                   : std::to_string(t.failures()) + " of " +
                                         std::to_string(t.count()) + " steps failed")
             << std::endl;
+  scope->stop();
   services->stop();
   return t.failures() == 0 ? 0 : 1;
 }
@@ -319,10 +388,17 @@ int run_in_process() {
   std::cout << "edist demo: no erl on the PATH; two edist nodes in this process, private EPMD "
                "on port "
             << port << std::endl;
+  std::cout
+      << "  (not in this tour: :global. edist's global::client registers names through a BEAM "
+         "node's global_name_server, and neither node here is a BEAM node)"
+      << std::endl;
   auto a = running_node::start(fa, {}, true, port);
   auto a_services = start_serve_services(a->net());
   auto b = running_node::start(fb, {}, true, port);
   auto b_services = start_serve_services(b->net());
+  // Before connecting: each scope discovers the other on nodeup.
+  auto a_scope = start_pg_scope(*a);
+  auto b_scope = start_pg_scope(*b);
   const std::string an = a->get_node().name();
   const std::string bn = b->get_node().name();
   auto self = b->get_node().spawn();
@@ -351,6 +427,21 @@ int run_in_process() {
     expect(m[1].is_atom("hello"), "unexpected answer " + show(m));
     return "received " + show(m);
   });
+  t.step("Node.spawn_monitor(:'" + an + "', :demo, :echo, [:hi])", [&] {
+    node::remote_spawn_options o;
+    o.monitor = true;
+    auto r =
+        b->get_node().spawn_on(self, an, atom("demo"), atom("echo"), term::list({atom("hi")}), o);
+    expect(r.pid.is_pid(), "spawn failed: " + show(r.error));
+    expect(r.pid.as_pid().node.is_atom(an), "not a pid of " + an + ": " + show(r.pid));
+    // demo:echo/1 returns at once, so the new process ends normally and the monitor fires.
+    auto m = receive_or_fail(
+        self,
+        [&](const term& x) { return x.is_tuple(5) && x[0].is_atom("DOWN") && x[1] == r.req_id; },
+        "'DOWN' message");
+    expect(m[4].is_atom("normal"), "unexpected reason in " + show(m));
+    return "spawned " + show(r.pid) + ", then " + show(m);
+  });
   t.step("a link firing: link to a process of " + an + ", which is then killed", [&] {
     auto victim = a->get_node().spawn();
     const auto pid = victim.pid();
@@ -378,6 +469,14 @@ int run_in_process() {
     expect(m[4].is_atom("normal"), "unexpected reason in " + show(m));
     return "stop -> " + show(r.reply) + ", then " + show(m);
   });
+  t.step(":pg.join(:demo_group, pid) on " + an + ", :pg.get_members(:demo_group) on " + bn, [&] {
+    const auto group = atom("demo_group");
+    const term member[] = {a_self.pid()};
+    if (auto ec = a_scope->join(group, member)) throw step_failed("join: " + ec.message());
+    expect(wait_for_member([&] { return b_scope->get_members(group); }, a_self.pid()),
+           bn + " never saw the member");
+    return bn + " sees " + show_all(b_scope->get_members(group));
+  });
   t.step("rpc " + bn + " -> " + an + ": demo:add(2^70, 1)", [&] {
     const auto big = *term::integer_from_decimal("1180591620717411303424");
     auto r =
@@ -394,6 +493,8 @@ int run_in_process() {
                                   : std::to_string(t.failures()) + " of " +
                                         std::to_string(t.count()) + " steps failed")
             << std::endl;
+  a_scope->stop();
+  b_scope->stop();
   a_services->stop();
   b_services->stop();
   return t.failures() == 0 ? 0 : 1;

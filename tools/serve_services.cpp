@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <edist/node/gen_server.hpp>
 #include <edist/node/rpc.hpp>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -61,6 +62,7 @@ void trim(std::vector<std::uint8_t>& d) {
 // services object until the runtime has finished with them.
 struct services_state : std::enable_shared_from_this<services_state> {
   std::shared_ptr<node::node> node_ptr;
+  std::function<void(const term&)> on_kv_started;  // set before kv first starts
   std::atomic<bool> stopping{false};
 
   void start_echo() {
@@ -130,7 +132,8 @@ struct services_state : std::enable_shared_from_this<services_state> {
       if (auto self = weak.lock()) self->restart_kv(0);
     };
     std::error_code ec;
-    node::gen::start_server(node_ptr->local(), std::move(h), atom("kv"), ec);
+    auto pid = node::gen::start_server(node_ptr->local(), std::move(h), atom("kv"), ec);
+    if (!ec && on_kv_started) on_kv_started(pid);
     return ec;
   }
 
@@ -148,7 +151,7 @@ struct services_state : std::enable_shared_from_this<services_state> {
   }
 
   void start_rex() {
-    auto fns = functions_of(*node_ptr);
+    const auto& fns = node_ptr->rpc_functions();
     fns->add(
         "demo", "add",
         [](std::span<const term> a) {
@@ -163,27 +166,8 @@ struct services_state : std::enable_shared_from_this<services_state> {
     fns->add(
         "demo", "node", [name](std::span<const term>) { return name; }, 0);
     std::error_code ec;
-    start_rex_on(*node_ptr, fns, ec);
+    node_ptr->start_rex(ec);
     if (ec) exit_with(1, "cannot start rex: " + ec.message());
-  }
-
-  // The node object is gaining its own function registry, which answers erpc spawn requests
-  // (rpc:call from OTP 23+) as well as rex. These two bridges use it when the node has it and
-  // fall back to a registry served by rex alone, so this file builds on either node.
-  template <class Node>
-  static std::shared_ptr<node::rpc::registry> functions_of(Node& n) {
-    if constexpr (requires { n.rpc_functions(); })
-      return n.rpc_functions();
-    else
-      return std::make_shared<node::rpc::registry>();
-  }
-  template <class Node>
-  static void start_rex_on(Node& n, const std::shared_ptr<node::rpc::registry>& fns,
-                           std::error_code& ec) {
-    if constexpr (requires { n.start_rex(ec); })
-      n.start_rex(ec);
-    else
-      node::rpc::start_rex(n.local(), fns, ec);
   }
 };
 
@@ -230,9 +214,11 @@ std::optional<term> add_integers(const term& a, const term& b) {
   return term::big_integer(r.negative, r.digits);
 }
 
-std::unique_ptr<serve_services> start_serve_services(node::network& net) {
+std::unique_ptr<serve_services> start_serve_services(
+    node::network& net, std::function<void(const term&)> on_kv_started) {
   auto state = std::make_shared<services_state>();
   state->node_ptr = net.node_ptr();
+  state->on_kv_started = std::move(on_kv_started);
   state->start_echo();
   state->start_sink();
   if (auto ec = state->start_kv()) exit_with(1, "cannot start kv: " + ec.message());

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <edist/node/network.hpp>
+#include <functional>
 #include <memory>
 
 namespace edist::tools {
@@ -23,8 +24,11 @@ class serve_services {
   virtual void stop() = 0;
 };
 
-// Ends the program with a one-line error when a name is taken.
-std::unique_ptr<serve_services> start_serve_services(node::network& net);
+// Ends the program with a one-line error when a name is taken. `on_kv_started` (optional)
+// runs with the pid of every kv incarnation, the first one included, on whichever thread
+// started it; it must not block.
+std::unique_ptr<serve_services> start_serve_services(
+    node::network& net, std::function<void(const etf::term&)> on_kv_started = {});
 
 // A + B for integers of any size (bignums too); nullopt when either is not an integer.
 std::optional<etf::term> add_integers(const etf::term& a, const etf::term& b);

@@ -9,8 +9,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -48,6 +50,18 @@ std::optional<std::string> read_line(int fd, std::chrono::milliseconds timeout) 
   return std::nullopt;
 }
 
+// Evaluates `expr` on `beam` until it gives `expected` (10 s at most); returns the last value.
+std::string eval_until(et::beam_node& beam, const std::string& expr, const std::string& expected) {
+  std::string last;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    last = beam.eval(expr);
+    if (last == expected) break;
+    std::this_thread::sleep_for(50ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return last;
+}
+
 struct run_result {
   int status = -1;
   std::string out;  // stdout and stderr together
@@ -69,8 +83,17 @@ class NodeCommands : public et::otp_test {
     // The serve contract is also checked from iex, where Elixir runs on this OTP.
     o.elixir = et::system_elixir().has_value() && et::system_otp().has_value() &&
                otp().bin_dir == et::system_otp()->bin_dir;
+    uses_elixir_ = o.elixir;
     beam_.emplace(et::beam_node::start(otp(), o));
     return *beam_;
+  }
+
+  // A plain erl node of the same release, on the same EPMD and cookie.
+  et::beam_node start_second_beam() {
+    et::beam_options o;
+    o.epmd_port = epmd_->port();
+    o.cookie = cookie_;
+    return et::beam_node::start(otp(), o);
   }
 
   std::vector<std::pair<std::string, std::string>> env() const {
@@ -103,8 +126,84 @@ class NodeCommands : public et::otp_test {
     return p;
   }
 
+  // `serve --global TERM --pg GROUP --connect NODE` in a cluster of two BEAM nodes (the first
+  // an iex node when Elixir runs on this OTP): the name resolves to kv on both, calls through
+  // {global, TERM} work, kv is back under the name and in the group after `stop`.
+  void check_global_and_pg(bool hidden) {
+    auto& first = start_beam();
+    auto second = start_second_beam();
+    for (auto* b : {&first, &second}) EXPECT_EQ(b->eval("{ok, _} = pg:start(pg), ok"), "ok");
+    ASSERT_EQ(second.eval("net_kernel:connect_node('" + first.node_name() + "')"), "true");
+    EXPECT_EQ(second.eval("global:sync()"), "ok");
+
+    const auto name = et::unique_name("serve") + "@localhost";
+    const std::string q = "'" + name + "'";
+    const std::string global_name = "{edist_kv, <<\"main\">>}";
+    const std::string group = "{kv_group, 1}";
+    std::vector<std::string> args = {
+        "--sname",         name,       "--cookie",  first.cookie(), "--connect",
+        first.node_name(), "--global", global_name, "--pg",         group};
+    if (hidden) args.push_back("--hidden");
+    std::string ready;
+    auto serve = start_serve(args, ready);
+    ASSERT_EQ(ready, "ready " + name);
+    EXPECT_EQ(first.eval("lists:member(" + q + ", nodes(hidden))"), hidden ? "true" : "false");
+
+    const std::string where = "global:whereis_name(" + global_name + ")";
+    const std::string kv_there = "case " + where + " of P when is_pid(P) -> node(P); U -> U end";
+    // Both BEAM nodes resolve the name to a process of the edist node, the same one.
+    EXPECT_EQ(eval_until(first, kv_there, name), name);
+    EXPECT_EQ(eval_until(second, kv_there, name), name);
+    EXPECT_EQ(second.eval(where + " =:= rpc:call('" + first.node_name() +
+                          "', global, whereis_name, [" + global_name + "])"),
+              "true");
+    // From iex as GenServer.call({:global, TERM}, ...) when the first node runs Elixir.
+    const bool iex = first.eval("element(1, code:ensure_loaded('Elixir.GenServer'))") == "module";
+    const std::string call_first = iex ? "'Elixir.GenServer':call" : "gen_server:call";
+    EXPECT_EQ(iex, uses_elixir_);
+    EXPECT_EQ(first.eval(call_first + "({global, " + global_name + "}, {put, k, [1, 2]})"), "ok");
+    EXPECT_EQ(second.eval("gen_server:call({global, " + global_name + "}, {get, k})"),
+              "{ok,[1,2]}");
+
+    // pg: the member is kv on the node connected to it, and on the other once it connects too.
+    const std::string members = "pg:get_members(" + group + ") =:= [" + where + "]";
+    EXPECT_EQ(eval_until(first, members, "true"), "true");
+    EXPECT_EQ(second.eval("net_kernel:connect_node(" + q + ")"), "true");
+    EXPECT_EQ(eval_until(second, members, "true"), "true");
+
+    // stop: kv ends, then comes back under the global name (a new pid, empty state) and in the
+    // group.
+    EXPECT_EQ(second.eval("put(old, " + where + "), gen_server:call({global, " + global_name +
+                          "}, stop)"),
+              "ok");
+    EXPECT_EQ(eval_until(second,
+                         "case " + where +
+                             " of P when is_pid(P) -> case P =/= get(old) of true -> node(P); "
+                             "false -> old end; U -> U end",
+                         name),
+              name);
+    EXPECT_EQ(second.eval("gen_server:call({global, " + global_name + "}, {get, k})"), "error");
+    // Killed by an exit signal: the same.
+    EXPECT_EQ(second.eval("put(old, " + where + "), exit(get(old), kill)"), "true");
+    EXPECT_EQ(eval_until(second,
+                         "case " + where +
+                             " of P when is_pid(P) -> case P =/= get(old) of true -> node(P); "
+                             "false -> old end; U -> U end",
+                         name),
+              name);
+    EXPECT_EQ(eval_until(first, members, "true"), "true");
+    EXPECT_EQ(eval_until(second, members, "true"), "true");
+
+    ASSERT_EQ(::kill(serve.pid(), SIGTERM), 0);
+    EXPECT_EQ(serve.wait(15s), 0);
+    // The name and the membership end with the node.
+    EXPECT_EQ(eval_until(second, where, "undefined"), "undefined");
+    EXPECT_EQ(eval_until(first, "pg:get_members(" + group + ")", "[]"), "[]");
+  }
+
   std::optional<et::epmd_instance> epmd_;
   std::string cookie_;
+  bool uses_elixir_ = false;
   std::optional<et::beam_node> beam_;
 };
 
@@ -268,6 +367,38 @@ TEST_P(NodeCommands, ServeNeedsANameAndEndsOnSigint) {
   EXPECT_EQ(serve.wait(15s), 0);
 }
 
+TEST_P(NodeCommands, ServeGlobalAndPgVisible) {
+  check_global_and_pg(false);
+}
+
+// Without --connect: the name and the membership appear once a BEAM node connects to it.
+TEST_P(NodeCommands, ServeGlobalWhenABeamNodeConnectsLater) {
+  auto& beam = start_beam();
+  EXPECT_EQ(beam.eval("{ok, _} = pg:start(pg), ok"), "ok");
+  const auto name = et::unique_name("serve") + "@localhost";
+  std::string ready;
+  auto serve = start_serve(
+      {"--sname", name, "--cookie", cookie_, "--global", "late_kv", "--pg", "late_group"}, ready);
+  ASSERT_EQ(ready, "ready " + name);
+  EXPECT_EQ(beam.eval("global:whereis_name(late_kv)"), "undefined");
+  EXPECT_EQ(beam.eval("net_kernel:connect_node('" + name + "')"), "true");
+  EXPECT_EQ(
+      eval_until(beam,
+                 "case global:whereis_name(late_kv) of P when is_pid(P) -> node(P); U -> U end",
+                 name),
+      name);
+  EXPECT_EQ(
+      eval_until(beam, "pg:get_members(late_group) =:= [global:whereis_name(late_kv)]", "true"),
+      "true");
+  EXPECT_EQ(beam.eval("gen_server:call({global, late_kv}, {put, a, 1})"), "ok");
+  ASSERT_EQ(::kill(serve.pid(), SIGTERM), 0);
+  EXPECT_EQ(serve.wait(15s), 0);
+}
+
+TEST_P(NodeCommands, ServeGlobalAndPgHidden) {
+  check_global_and_pg(true);
+}
+
 EDIST_INSTANTIATE_OTP_TEST_SUITE(NodeCommands);
 
 run_result run_demo(std::vector<std::pair<std::string, std::string>> env) {
@@ -291,7 +422,10 @@ TEST(EdistDemo, AgainstLiveErlang) {
   EXPECT_NE(r.out.find("a live BEAM node"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("received {shell,got,hello}"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("the BEAM node got 1180591620717411303425"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("all 9 steps worked"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("BEAM's :global.whereis_name -> <"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(":global.send delivered via_global"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("BEAM sees [<"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("all 11 steps worked"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
 }
 
@@ -301,7 +435,9 @@ TEST(EdistDemo, WithoutErlangOnPath) {
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("no erl on the PATH"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("received {echo,hello}"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("all 7 steps worked"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(",normal}"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not in this tour: :global"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("all 9 steps worked"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
 }
 

@@ -266,7 +266,9 @@ TEST_P(BeamNode, NodeDeathIsReportedWithItsOutput) {
 
 TEST_P(BeamNode, NodeDeathBetweenCallsIsReported) {
   auto node = start();
-  EXPECT_EQ(node.eval("spawn(fun() -> timer:sleep(50), erlang:halt(5) end), ok"), "ok");
+  // The halt waits long enough for this eval's reply to leave the node even on a loaded
+  // machine (at 50 ms it sometimes raced the reply).
+  EXPECT_EQ(node.eval("spawn(fun() -> timer:sleep(1000), erlang:halt(5) end), ok"), "ok");
   EXPECT_EQ(node.otp().release, otp().release);
   const pid_t pid = node.pid();
   EXPECT_TRUE(gone_within(pid, 10s));

@@ -5,4 +5,5 @@
 #include "edist/testing/child_process.hpp"
 #include "edist/testing/epmd_instance.hpp"
 #include "edist/testing/erlang_install.hpp"
+#include "edist/testing/live_node.hpp"
 #include "edist/testing/names.hpp"
