@@ -71,7 +71,8 @@ struct network_options {
   // message larger than this is still accepted when the backlog is empty.
   std::size_t max_send_backlog = std::size_t{1} << 30;
   // Where the network reports connections it closes on its own (e.g. a send queue overflow),
-  // one line each, on any thread; none when empty.
+  // one line each; none when empty. Runs on the sending thread, possibly under the node's
+  // lock: it must not call into the network, its node or its processes.
   std::function<void(std::string_view line)> log{};
 };
 
