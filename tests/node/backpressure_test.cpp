@@ -97,8 +97,19 @@ class Backpressure : public ::testing::Test {
   void TearDown() override {
     for (auto* n : {&sender_, &receiver_}) {
       if (*n) (*n)->stop();
-      n->reset();
     }
+    // Connections end on their io_context; wait for that before the contexts stop, so that
+    // none is left holding itself alive.
+    if (sender_ && receiver_) {
+      const auto sender_name = sender_->get_node().name();
+      EXPECT_TRUE(eventually(
+          [&] {
+            return !sender_->send_backlog(receiver_name()) && !receiver_->send_backlog(sender_name);
+          },
+          10s));
+    }
+    sender_.reset();
+    receiver_.reset();
     if (epmd_) epmd_->stop();
   }
 
