@@ -50,7 +50,7 @@ void connection::start() {
   stream_->start();
 }
 
-std::error_code connection::send(dist_message m, std::uint64_t order_key) {
+std::error_code connection::send(dist_message&& m, std::uint64_t order_key) {
   if (closed_ || !stream_->is_open()) return errc::connection_closed;
   if (m.payload.has_value() != has_payload(m.control)) {
     throw std::invalid_argument(m.payload ? "dist_message: payload for an operation without one"

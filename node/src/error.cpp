@@ -36,6 +36,8 @@ class category final : public std::error_category {
         return "invalid node option";
       case errc::node_stopped:
         return "the node has stopped";
+      case errc::send_queue_overflow:
+        return "the backlog of messages to the peer exceeded its limit";
     }
     return "unknown edist.node error";
   }

@@ -6,14 +6,19 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <condition_variable>
 #include <edist/dist/async_handshake.hpp>
 #include <edist/dist/connection.hpp>
 #include <edist/dist/control_message.hpp>
@@ -23,11 +28,14 @@
 #include <edist/epmd/client.hpp>
 #include <edist/epmd/error.hpp>
 #include <edist/epmd/server.hpp>
+#include <edist/etf/encode.hpp>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
 
 #include "edist/node/error.hpp"
+#include "send_gate.hpp"
 
 namespace edist::node {
 
@@ -43,23 +51,67 @@ dist::dist_flags our_flags(bool hidden) {
   return dist::advertised_flags(hidden ? dist::visibility::hidden : dist::visibility::visible);
 }
 
-// One established connection: the dist layer's connection, adapted to what the node needs.
+// The send queue's accounting of a message before it is encoded, as dist::connection
+// estimates it: the payload without the atom cache (an upper bound) plus room for the control.
+std::size_t estimated_size(const dist::dist_message& m) {
+  return 256 + (m.payload ? etf::encoded_size(*m.payload, true) : 0);
+}
+
+// Whether the calling thread runs the context behind `ex` (then it must never block): an
+// io_context or a thread_pool, or a strand of one. For any other kind of executor we cannot
+// tell, and answer "yes" so as never to block.
+template <class Inner>
+bool runs_inner(const asio::any_io_executor& ex, bool& known) {
+  if (const auto* e = ex.target<Inner>()) {
+    known = true;
+    return e->running_in_this_thread();
+  }
+  if (const auto* s = ex.target<asio::strand<Inner>>()) {
+    known = true;
+    return s->get_inner_executor().running_in_this_thread();
+  }
+  return false;
+}
+
+bool runs_context_of(const asio::any_io_executor& ex) {
+  bool known = false;
+  bool running = runs_inner<asio::io_context::executor_type>(ex, known);
+  if (!known) running = runs_inner<asio::thread_pool::executor_type>(ex, known);
+  return known ? running : true;
+}
+
+struct backlog_limits {
+  asio::any_io_executor context;  // the network's: its threads never block
+  std::size_t max_send_queue = 0;
+  std::size_t busy = 0;
+  std::size_t max_backlog = 0;
+};
+
+// One established connection: the dist layer's connection, adapted to what the node needs,
+// with the node-side backlog that keeps what the connection's bounded send queue refuses.
 class dist_peer final : public peer_connection,
                         public dist::connection::handler,
+                        public detail::send_gate,
                         public std::enable_shared_from_this<dist_peer> {
  public:
-  dist_peer(std::weak_ptr<node> n, std::string peer)
-      : node_(std::move(n)), peer_(std::move(peer)) {}
+  // `report` tells the network about a connection we close on our own (any thread).
+  using reporter = std::function<void(const std::string& peer, const std::string& what)>;
+
+  dist_peer(std::weak_ptr<node> n, std::string peer, backlog_limits limits, reporter report)
+      : node_(std::move(n)), peer_(std::move(peer)), limits_(limits), report_(std::move(report)) {}
 
   void start(std::unique_ptr<dist::transport> tp, const dist::handshake_result& result,
              std::vector<std::uint8_t> leftover) {
     executor_ = tp->get_executor();
     self_ = shared_from_this();  // until on_closed: the connection refers to us as its handler
-    conn_ = dist::connection::create(std::move(tp), result, *this, {}, std::move(leftover));
+    dist::connection_options co;
+    co.max_send_queue = limits_.max_send_queue;
+    conn_ = dist::connection::create(std::move(tp), result, *this, co, std::move(leftover));
     conn_->start();
   }
 
-  // Any thread. The typed message is built here; the connection is touched on its strand.
+  // Any thread (often under the node's lock: never blocks). The typed message is built here;
+  // the connection is touched on its strand.
   bool send(const control_message& m) override {
     dist::control_message typed;
     if (dist::from_term(m.control, typed)) return false;
@@ -77,32 +129,115 @@ class dist_peer final : public peer_connection,
                               : m.control.is_tuple() && m.control.tuple_size() > 1
                                   ? static_cast<std::uint64_t>(m.control[1].hash())
                                   : 0;
+    dist::dist_message message{std::move(typed), m.payload};
+    const std::size_t bytes = estimated_size(message);
     // Queued here and handed over in batches: one post to the connection's strand carries
     // every message sent before it runs, instead of a post (an allocation and often a thread
-    // wake-up) per message. Order is kept: one queue, drained in order, on the strand.
+    // wake-up) per message. Order is kept: one queue, drained in order, on the strand; what
+    // the connection refuses stays at the front of it.
     bool schedule = false;
+    bool busy = false;
+    std::size_t overflow = 0;
     {
-      std::lock_guard lock(outbox_mu_);
-      outbox_.push_back({dist::dist_message{std::move(typed), m.payload}, key});
-      schedule = !drain_scheduled_;
-      drain_scheduled_ = true;
+      std::lock_guard lock(mu_);
+      if (closed_) return false;
+      if (backlog_ != 0 && backlog_ + bytes > limits_.max_backlog) {
+        // Closing discards the backlog at once: memory stays bounded, and the node sees the
+        // connection lost (links and monitors fire) instead of a message vanishing.
+        overflow = backlog_ + bytes;
+        close_locked(make_error_code(errc::send_queue_overflow));
+      } else {
+        outbox_.push_back({std::move(message), key, bytes});
+        backlog_ += bytes;
+        peak_ = std::max(peak_, backlog_);
+        if (backlog_ > limits_.busy) busy_ = true;
+        busy = busy_;
+        schedule = !drain_scheduled_ && !parked_;
+        drain_scheduled_ = drain_scheduled_ || schedule;
+      }
+    }
+    if (overflow != 0) {
+      report_(peer_, "closed: " + make_error_code(errc::send_queue_overflow).message() + " (" +
+                         std::to_string(overflow) + " bytes queued, max_send_backlog " +
+                         std::to_string(limits_.max_backlog) + ")");
+      close();
+      return true;
     }
     if (schedule) asio::post(executor_, [self = shared_from_this()] { self->drain_outbox(); });
+    if (busy && !runs_context_of(limits_.context)) detail::note_busy_connection(weak_from_this());
     return true;
   }
 
-  // On the connection's strand.
+  // Any thread; blocks. See send_gate.
+  void wait_until_not_busy() override {
+    std::unique_lock lock(mu_);
+    ++blocked_senders_;
+    not_busy_.wait(lock, [this] { return closed_ || !busy_; });
+    --blocked_senders_;
+  }
+
+  // Any thread: `ready` is posted to the connection's executor once not busy.
+  void when_not_busy(std::function<void()> ready) {
+    {
+      std::lock_guard lock(mu_);
+      if (!closed_ && busy_) {
+        not_busy_callbacks_.push_back(std::move(ready));
+        return;
+      }
+    }
+    asio::post(executor_, std::move(ready));
+  }
+
+  send_backlog_info backlog() const {
+    std::lock_guard lock(mu_);
+    return {backlog_, peak_, busy_};
+  }
+
+  // On the connection's strand: hands the queued messages over until the connection's send
+  // queue is full, then waits (parked) for on_send_ready().
   void drain_outbox() {
     {
-      std::lock_guard lock(outbox_mu_);
-      draining_.swap(outbox_);
+      std::lock_guard lock(mu_);
       drain_scheduled_ = false;
+      if (parked_ || closed_) return;
+      if (next_ == draining_.size()) {
+        draining_.clear();  // keeps its capacity for the swap
+        next_ = 0;
+        draining_.swap(outbox_);
+      }
+      // Else the rest of a batch the connection refused goes first; the outbox follows.
     }
-    for (auto& [msg, key] : draining_) {
-      // send_queue_full drops the message: the bound is far above what a live peer lets pile up.
-      if (conn_) conn_->send(std::move(msg), key);
+    std::size_t accepted = 0;
+    bool full = false;
+    while (next_ < draining_.size()) {
+      auto& o = draining_[next_];
+      // The connection takes the message only on success: a refused one stays here, in order.
+      const auto ec = conn_->send(std::move(o.message), o.order_key);
+      if (ec == dist::errc::send_queue_full) {
+        full = true;
+        break;
+      }
+      // Taken, or the connection is closed (on_closed then discards the backlog).
+      accepted += o.bytes;
+      ++next_;
     }
-    draining_.clear();  // keeps its capacity for the next swap
+    bool more = false;
+    std::vector<std::function<void()>> ready;
+    {
+      std::lock_guard lock(mu_);
+      backlog_ = closed_ ? 0 : backlog_ - accepted;  // closing has discarded the backlog
+      if (full) parked_ = true;
+      if (busy_ && backlog_ <= limits_.busy / 2) {
+        busy_ = false;
+        ready.swap(not_busy_callbacks_);
+        if (blocked_senders_ != 0) not_busy_.notify_all();
+      }
+      more = !full && !outbox_.empty() && !drain_scheduled_ && !closed_;
+      drain_scheduled_ = drain_scheduled_ || more;
+    }
+    for (auto& r : ready) asio::post(executor_, std::move(r));
+    // Once more per post, not in a loop: the strand also reads from the socket.
+    if (more) asio::post(executor_, [self = shared_from_this()] { self->drain_outbox(); });
   }
 
   void close() override {
@@ -118,7 +253,27 @@ class dist_peer final : public peer_connection,
     n->on_control(peer_, control, m.payload ? &*m.payload : nullptr);
   }
 
+  // The connection's send queue has room again.
+  void on_send_ready() override {
+    bool schedule = false;
+    {
+      std::lock_guard lock(mu_);
+      parked_ = false;
+      schedule = !drain_scheduled_ && !closed_;
+      drain_scheduled_ = drain_scheduled_ || schedule;
+    }
+    // Posted, not called: this runs inside the connection's own send path.
+    if (schedule) asio::post(executor_, [self = shared_from_this()] { self->drain_outbox(); });
+  }
+
   void on_closed(std::error_code ec) override {
+    {
+      std::lock_guard lock(mu_);
+      close_locked(ec);
+      ec = close_reason_;
+    }
+    draining_.clear();
+    next_ = 0;
     if (auto n = node_.lock()) n->on_connection_down(peer_, *this, ec);
     // Release ourselves after the connection's callback has returned.
     asio::post(executor_, [self = std::move(self_)]() mutable {
@@ -128,19 +283,49 @@ class dist_peer final : public peer_connection,
   }
 
  private:
-  std::weak_ptr<node> node_;
-  std::string peer_;
-  asio::any_io_executor executor_;
-  std::shared_ptr<dist::connection> conn_;
-  std::shared_ptr<dist_peer> self_;
+  // Under mu_: no more sends; the backlog is discarded, blocked senders and waiters released.
+  void close_locked(std::error_code reason) {
+    if (closed_) return;
+    closed_ = true;
+    close_reason_ = reason;
+    outbox_.clear();
+    backlog_ = 0;
+    busy_ = false;
+    not_busy_.notify_all();
+    for (auto& r : not_busy_callbacks_) asio::post(executor_, std::move(r));
+    not_busy_callbacks_.clear();
+  }
+
   struct outgoing {
     dist::dist_message message;
     std::uint64_t order_key;
+    std::size_t bytes;  // estimated_size(message)
   };
-  std::mutex outbox_mu_;
-  std::vector<outgoing> outbox_;    // guarded by outbox_mu_
-  bool drain_scheduled_ = false;    // guarded by outbox_mu_: a drain_outbox() is posted
-  std::vector<outgoing> draining_;  // the strand's: the batch being handed over
+
+  std::weak_ptr<node> node_;
+  std::string peer_;
+  backlog_limits limits_;
+  reporter report_;
+  asio::any_io_executor executor_;
+  std::shared_ptr<dist::connection> conn_;
+  std::shared_ptr<dist_peer> self_;
+
+  mutable std::mutex mu_;
+  std::condition_variable not_busy_;
+  // Guarded by mu_:
+  std::vector<outgoing> outbox_;  // sent, not yet taken for handing over
+  std::size_t backlog_ = 0;       // bytes in outbox_ and draining_ not taken by the connection
+  std::size_t peak_ = 0;
+  bool busy_ = false;             // above limits_.busy, until drained to half of it
+  bool drain_scheduled_ = false;  // a drain_outbox() is posted
+  bool parked_ = false;           // the connection refused; waiting for on_send_ready()
+  bool closed_ = false;
+  std::error_code close_reason_;  // why we closed it ourselves, else the connection's reason
+  int blocked_senders_ = 0;
+  std::vector<std::function<void()>> not_busy_callbacks_;
+  // The strand's: the batch being handed over, and the first message not yet taken.
+  std::vector<outgoing> draining_;
+  std::size_t next_ = 0;
 };
 
 }  // namespace
@@ -159,7 +344,15 @@ struct network::impl final : dialer, std::enable_shared_from_this<network::impl>
 
   mutable std::mutex mu;
   std::map<std::string, std::string> failures;
+  // The latest connection to each peer (for send_backlog and async_wait_not_busy).
+  std::map<std::string, std::weak_ptr<dist_peer>> peers;
   bool stopped = false;
+
+  std::shared_ptr<dist_peer> find_peer(const std::string& peer) const {
+    std::lock_guard lock(mu);
+    auto it = peers.find(peer);
+    return it == peers.end() ? nullptr : it->second.lock();
+  }
 
   dist::handshake_config config(const std::string& cookie) const {
     dist::handshake_config c;
@@ -176,7 +369,21 @@ struct network::impl final : dialer, std::enable_shared_from_this<network::impl>
   }
 
   void established(const dist::handshake_outcome& out, std::unique_ptr<dist::transport> tp) {
-    auto conn = std::make_shared<dist_peer>(n, out.result.peer_node);
+    backlog_limits limits{ex, opts.max_send_queue, opts.send_busy_limit, opts.max_send_backlog};
+    // Weak: a connection outliving the network must not keep it alive.
+    std::weak_ptr<impl> weak_self = shared_from_this();
+    auto report = [weak_self](const std::string& peer, const std::string& what) {
+      auto self = weak_self.lock();
+      if (!self) return;
+      self->record_failure(peer, what);
+      if (self->opts.log) self->opts.log("edist: connection to " + peer + " " + what);
+    };
+    auto conn = std::make_shared<dist_peer>(n, out.result.peer_node, limits, std::move(report));
+    {
+      std::lock_guard lock(mu);
+      std::erase_if(peers, [](const auto& entry) { return entry.second.expired(); });
+      peers[out.result.peer_node] = conn;
+    }
     connection_info info{out.result.peer_node, out.result.flags,
                          hidden || out.result.peer_is_hidden(), out.result.peer_creation};
     conn->start(std::move(tp), out.result, out.leftover);
@@ -364,6 +571,26 @@ std::string network::failure_detail(const std::string& peer_node) const {
   std::lock_guard lock(impl_->mu);
   auto it = impl_->failures.find(peer_node);
   return it == impl_->failures.end() ? std::string() : it->second;
+}
+
+std::optional<send_backlog_info> network::send_backlog(const std::string& peer_node) const {
+  auto peer = impl_->find_peer(peer_node);
+  if (!peer) return std::nullopt;
+  return peer->backlog();
+}
+
+void network::start_wait_not_busy(const std::string& peer_node,
+                                  asio::any_completion_handler<void()> handler) {
+  // `ready` always runs from a post, never inside this call; from there the handler is
+  // dispatched to its associated executor (else ours).
+  auto ready = [h = std::make_shared<asio::any_completion_handler<void()>>(std::move(handler))] {
+    asio::dispatch(std::move(*h));
+  };
+  if (auto peer = impl_->find_peer(peer_node)) {
+    peer->when_not_busy(std::move(ready));
+  } else {
+    asio::post(impl_->ex, std::move(ready));
+  }
 }
 
 void network::stop() {

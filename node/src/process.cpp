@@ -5,6 +5,7 @@
 
 #include "edist/node/runtime.hpp"
 #include "runtime_core.hpp"
+#include "send_gate.hpp"
 
 namespace edist::node {
 
@@ -66,7 +67,10 @@ mailbox& process::box() const {
 
 std::error_code process::send(const term& to, term message) const {
   if (!state_) return make_error_code(errc::process_exited);
-  return owner().core_->send(state_->pid, to, std::move(message));
+  detail::forget_busy_connection();
+  const auto ec = owner().core_->send(state_->pid, to, std::move(message));
+  detail::wait_for_busy_connection();  // backpressure from a busy connection (network.hpp)
+  return ec;
 }
 
 receive_result process::receive(receive_timeout timeout) const {

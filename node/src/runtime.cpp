@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "runtime_core.hpp"
+#include "send_gate.hpp"
 
 namespace edist::node {
 
@@ -384,7 +385,10 @@ term runtime::make_ref() {
 }
 
 std::error_code runtime::send(const term& to, term message) {
-  return core_->send(term(), to, std::move(message));
+  detail::forget_busy_connection();
+  const auto ec = core_->send(term(), to, std::move(message));
+  detail::wait_for_busy_connection();  // backpressure from a busy connection (network.hpp)
+  return ec;
 }
 
 void runtime::exit(const term& from, const term& to, const term& reason) {

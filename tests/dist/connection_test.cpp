@@ -161,11 +161,18 @@ TEST(ConnectionSend, BackpressureAndSendReady) {
   EXPECT_GE(accepted, 8);
   EXPECT_LE(accepted, 14);  // 10 queued + what already went to the transport
   EXPECT_LE(a->queued_bytes(), opts.max_send_queue);
+  // A refused message stays with the caller, intact, to be sent once there is room.
+  auto refused = reg_send("x", blob(100 * 1024));
+  EXPECT_EQ(a->send(std::move(refused), 1), errc::send_queue_full);
+  ASSERT_TRUE(refused.payload.has_value());
+  EXPECT_EQ(*refused.payload, blob(100 * 1024));
   run_until(io, [&] { return ra.send_ready > 0; });
   EXPECT_EQ(ra.send_ready, 1);
+  EXPECT_FALSE(a->send(std::move(refused), 1));
   EXPECT_FALSE(a->send(reg_send("x", term(1)), 1));
-  run_until(io, [&] { return rb.messages.size() == static_cast<std::size_t>(accepted) + 1; });
-  EXPECT_EQ(rb.messages.size(), static_cast<std::size_t>(accepted) + 1);
+  run_until(io, [&] { return rb.messages.size() == static_cast<std::size_t>(accepted) + 2; });
+  ASSERT_EQ(rb.messages.size(), static_cast<std::size_t>(accepted) + 2);
+  EXPECT_EQ(rb.messages[static_cast<std::size_t>(accepted)].payload, blob(100 * 1024));
   a->close();
   b->close();
   io.run_for(50ms);

@@ -7,8 +7,10 @@
 // with the same key go out in order, each completely before the next; across keys the sender
 // takes turns packet by packet, so the fragments of a large message interleave with other
 // keys' messages. Everything queued while a write is in flight goes out in one write. The
-// queue is bounded: send() returns errc::send_queue_full (the message is not queued) and
-// handler::on_send_ready() follows once the queue has drained below half the bound.
+// queue is bounded: send() returns errc::send_queue_full, leaving the message with the
+// caller (not queued, not moved from), and handler::on_send_ready() follows once the queue
+// has drained below half the bound; the caller keeps what it could not send and retries
+// then (the node's connections keep such messages in order in a backlog of their own).
 //
 // Receiving: every complete message goes to handler::on_message(); a packet that does not
 // decode closes the connection with the decoding error (close_detail() says more). Ticks
@@ -82,9 +84,10 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void start();
 
-  // Queues m. errc::send_queue_full (wait for on_send_ready), errc::connection_closed.
+  // Queues m, taking it only on success: on an error m is left as it was, so the caller can
+  // keep it. errc::send_queue_full (retry after on_send_ready), errc::connection_closed.
   // Throws std::invalid_argument when m.payload does not match has_payload(m.control).
-  std::error_code send(dist_message m, std::uint64_t order_key = 0);
+  std::error_code send(dist_message&& m, std::uint64_t order_key = 0);
 
   void close();
   // Stops all traffic without closing (a hung node, for tests).

@@ -22,6 +22,9 @@ enum class errc {
   cookie_file,         // ~/.erlang.cookie could not be read or created, or is malformed
   invalid_option,      // a node option that cannot work (bad name, bad address)
   node_stopped,        // the node (or runtime) was shut down
+  // A connection's backlog of outgoing messages the peer did not take grew beyond
+  // network_options::max_send_backlog: the connection was closed (network.hpp).
+  send_queue_overflow,
 };
 
 const std::error_category& node_category() noexcept;

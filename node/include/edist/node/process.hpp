@@ -65,6 +65,11 @@ class process {
   // never touches a socket; remote delivery connects first when needed. Errors only for
   // a bad destination (errc::invalid_target) or an unregistered local name
   // (errc::not_registered), as `Name ! Msg` raises badarg; a dead pid silently drops it.
+  // Backpressure, as BEAM suspends a sender to a busy distribution port: when the message
+  // leaves its connection busy (network.hpp, send_busy_limit), the call blocks after queueing
+  // it until the connection has drained or closed. Never on a thread that runs the network's
+  // io_context (actors, coroutines): there it returns at once, and the caller may pace
+  // itself with network::async_wait_not_busy.
   std::error_code send(const etf::term& to, etf::term message) const;
 
   // Blocking receive of the oldest message (or the oldest one `pred` accepts / that matches

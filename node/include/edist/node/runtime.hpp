@@ -80,7 +80,8 @@ class runtime : public std::enable_shared_from_this<runtime> {
   // A reference of this node (make_ref()).
   etf::term make_ref();
 
-  // Sends from no process (the `from` of remote signals is nil). As process::send.
+  // Sends from no process (the `from` of remote signals is nil). As process::send, including
+  // its backpressure (it may block an ordinary thread while the connection is busy).
   std::error_code send(const etf::term& to, etf::term message);
   // exit(To, Reason) on behalf of `from` (any pid, also a remote one, or nil).
   void exit(const etf::term& from, const etf::term& to, const etf::term& reason);
