@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpp_node_test.hpp"
 #include "edist/node/network.hpp"
 #include "edist/testing/beam_node.hpp"
 #include "edist/testing/epmd_instance.hpp"
@@ -29,24 +30,16 @@ using namespace std::chrono_literals;
 
 constexpr std::size_t kib = 1024;
 
-class BackpressureInterop : public et::otp_test {
+class BackpressureInterop : public edist::interop::cpp_node_test {
  protected:
   void SetUp() override {
-    et::otp_test::SetUp();
+    cpp_node_test::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    epmd_.emplace(et::epmd_instance::start(otp()));
-    cookie_ = et::random_cookie();
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
-    node_options no;
-    no.name = et::unique_name("cppbp") + "@localhost";
-    no.cookie = cookie_;
     network_options net;
-    net.epmd_port = epmd_->port();
-    net.start_embedded_epmd = false;
     net.max_send_queue = 8 * kib;
     net.send_busy_limit = 256 * kib;
-    net_ = network::start(io_.get_executor(), no, net, ec_, &why_);
-    ASSERT_TRUE(net_) << ec_.message() << ": " << why_;
+    start_cpp_node("cppbp", net);
+    if (HasFatalFailure()) return;
     et::beam_options o;
     o.epmd_port = epmd_->port();
     o.cookie = cookie_;
@@ -55,21 +48,9 @@ class BackpressureInterop : public et::otp_test {
 
   void TearDown() override {
     beam_.reset();
-    if (net_) net_->stop();
-    net_.reset();
-    work_.reset();
-    io_.stop();
-    for (auto& t : threads_) t.join();
+    cpp_node_test::TearDown();
   }
 
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
-  std::vector<std::thread> threads_;
-  std::optional<et::epmd_instance> epmd_;
-  std::string cookie_;
-  std::error_code ec_;
-  std::string why_;
-  std::shared_ptr<network> net_;
   std::optional<et::beam_node> beam_;
 };
 

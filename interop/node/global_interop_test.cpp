@@ -13,6 +13,7 @@
 #include <future>
 #include <thread>
 
+#include "cpp_node_test.hpp"
 #include "edist/node/gen_server.hpp"
 #include "edist/node/global_server.hpp"
 #include "edist/node/network.hpp"
@@ -42,14 +43,11 @@ const char* const sync_expr =
     "Self = self(), spawn(fun() -> Self ! {edist_synced, global:sync()} end), "
     "receive {edist_synced, R} -> R after 20000 -> sync_timeout end";
 
-class GlobalInterop : public et::otp_test {
+class GlobalInterop : public edist::interop::cpp_node_test {
  protected:
   void SetUp() override {
-    et::otp_test::SetUp();
+    cpp_node_test::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    epmd_.emplace(et::epmd_instance::start(otp()));
-    cookie_ = et::random_cookie();
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
     et::beam_options o;
     o.epmd_port = epmd_->port();
     o.cookie = cookie_;
@@ -64,31 +62,20 @@ class GlobalInterop : public et::otp_test {
     ASSERT_EQ(a_->eval(sync_expr), "ok");
     ASSERT_EQ(b_->eval(sync_expr), "ok");
 
-    node_options no;
-    no.name = et::unique_name("glob") + "@localhost";
-    no.cookie = cookie_;
-    network_options net;
-    net.epmd_port = epmd_->port();
-    net.start_embedded_epmd = false;
-    std::error_code ec;
-    std::string why;
-    net_ = network::start(io_.get_executor(), no, net, ec, &why);
-    ASSERT_TRUE(net_) << ec.message() << ": " << why;
+    start_cpp_node("glob");
+    if (HasFatalFailure()) return;
     ASSERT_NE(cpp().global_names(), nullptr);
   }
 
   void TearDown() override {
-    if (net_) net_->stop();
-    net_.reset();
+    // The edist node leaves first, so the BEAM nodes do not see it go while stopping.
+    stop_cpp_node();
     a_.reset();
     b_.reset();
-    work_.reset();
-    io_.stop();
-    for (auto& t : threads_) t.join();
+    cpp_node_test::TearDown();
   }
 
   static std::string quoted(const std::string& n) { return "'" + n + "'"; }
-  node& cpp() { return net_->get_node(); }
   global::server& g() { return *cpp().global_names(); }
   std::string q() { return quoted(cpp().name()); }
 
@@ -134,14 +121,8 @@ class GlobalInterop : public et::otp_test {
     return out + "]";
   }
 
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
-  std::vector<std::thread> threads_;
-  std::optional<et::epmd_instance> epmd_;
-  std::string cookie_;
   std::optional<et::beam_node> a_, b_;
   bool b_elixir_ = false;
-  std::shared_ptr<network> net_;
 };
 
 TEST_P(GlobalInterop, ConnectingToOneNodeConnectsToAll) {

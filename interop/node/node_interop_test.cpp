@@ -12,6 +12,7 @@
 #include <future>
 #include <thread>
 
+#include "cpp_node_test.hpp"
 #include "edist/node/network.hpp"
 #include "edist/testing/beam_node.hpp"
 #include "edist/testing/epmd_instance.hpp"
@@ -28,33 +29,17 @@ using edist::etf::term;
 using namespace edist::node;
 using namespace std::chrono_literals;
 
-class NodeInterop : public et::otp_test {
+class NodeInterop : public edist::interop::cpp_node_test {
  protected:
   void SetUp() override {
-    et::otp_test::SetUp();
+    cpp_node_test::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    epmd_.emplace(et::epmd_instance::start(otp()));
-    cookie_ = et::random_cookie();
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
-    node_options no;
-    no.name = et::unique_name("cpp") + "@localhost";
-    no.cookie = cookie_;
-    network_options net;
-    net.epmd_port = epmd_->port();
-    net.start_embedded_epmd = false;
-    std::error_code ec;
-    std::string why;
-    net_ = network::start(io_.get_executor(), no, net, ec, &why);
-    ASSERT_TRUE(net_) << ec.message() << ": " << why;
+    start_cpp_node("cpp");
   }
 
   void TearDown() override {
     beam_.reset();
-    if (net_) net_->stop();
-    net_.reset();
-    work_.reset();
-    io_.stop();
-    for (auto& t : threads_) t.join();
+    cpp_node_test::TearDown();
   }
 
   // Elixir runs on the system OTP only; other releases get a plain erl node.
@@ -72,7 +57,6 @@ class NodeInterop : public et::otp_test {
     return *beam_;
   }
 
-  node& cpp() { return net_->get_node(); }
   term beam_atom() { return atom(beam_->node_name()); }
   std::string cpp_name() { return cpp().name(); }
   // Erlang source for the C++ node's atom.
@@ -101,12 +85,6 @@ class NodeInterop : public et::otp_test {
               "ok");
   }
 
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
-  std::vector<std::thread> threads_;
-  std::optional<et::epmd_instance> epmd_;
-  std::string cookie_;
-  std::shared_ptr<network> net_;
   std::optional<et::beam_node> beam_;
 };
 

@@ -12,6 +12,7 @@
 #include <span>
 #include <thread>
 
+#include "cpp_node_test.hpp"
 #include "edist/node/gen_server.hpp"
 #include "edist/node/global.hpp"
 #include "edist/node/network.hpp"
@@ -41,33 +42,17 @@ term T(std::initializer_list<term> xs) {
   return term::tuple(xs);
 }
 
-class ServicesInterop : public et::otp_test {
+class ServicesInterop : public edist::interop::cpp_node_test {
  protected:
   void SetUp() override {
-    et::otp_test::SetUp();
+    cpp_node_test::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    epmd_.emplace(et::epmd_instance::start(otp()));
-    cookie_ = et::random_cookie();
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
-    node_options no;
-    no.name = et::unique_name("svc") + "@localhost";
-    no.cookie = cookie_;
-    network_options net;
-    net.epmd_port = epmd_->port();
-    net.start_embedded_epmd = false;
-    std::error_code ec;
-    std::string why;
-    net_ = network::start(io_.get_executor(), no, net, ec, &why);
-    ASSERT_TRUE(net_) << ec.message() << ": " << why;
+    start_cpp_node("svc");
   }
 
   void TearDown() override {
     beam_.reset();
-    if (net_) net_->stop();
-    net_.reset();
-    work_.reset();
-    io_.stop();
-    for (auto& t : threads_) t.join();
+    cpp_node_test::TearDown();
   }
 
   et::beam_node& start_beam() {
@@ -80,7 +65,6 @@ class ServicesInterop : public et::otp_test {
     return *beam_;
   }
 
-  node& cpp() { return net_->get_node(); }
   term beam_atom() { return atom(beam_->node_name()); }
   std::string q() { return "'" + cpp().name() + "'"; }
 
@@ -95,12 +79,6 @@ class ServicesInterop : public et::otp_test {
     return got;
   }
 
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
-  std::vector<std::thread> threads_;
-  std::optional<et::epmd_instance> epmd_;
-  std::string cookie_;
-  std::shared_ptr<network> net_;
   std::optional<et::beam_node> beam_;
 };
 
