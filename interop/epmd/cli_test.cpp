@@ -26,31 +26,12 @@ namespace {
 
 namespace ep = edist::epmd;
 namespace et = edist::testing;
+using et::read_line;
 using namespace std::chrono_literals;
 
 std::string cli_path() {
   if (const char* p = std::getenv("EDIST_CLI")) return p;
   return EDIST_CLI_PATH;
-}
-
-// Reads from `fd` until a newline or the timeout; returns the line without the newline.
-std::optional<std::string> read_line(int fd, std::chrono::milliseconds timeout) {
-  std::string line;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    const int r = ::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0)));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    char c = 0;
-    const auto n = ::read(fd, &c, 1);
-    if (n <= 0) break;
-    if (c == '\n') return line;
-    line += c;
-  }
-  return std::nullopt;
 }
 
 // `edist epmd ARGS...` running, with the port it announced.

@@ -92,4 +92,9 @@ class child_process {
   std::chrono::milliseconds kill_grace_{2000};
 };
 
+// Reads from `fd` one byte at a time (so nothing past the line is consumed) until a newline or
+// the timeout; the line without its newline, or nullopt on timeout or EOF first. For a child's
+// captured stdout: `read_line(p.stdout_fd(), 30s)` waits for its `ready` line.
+std::optional<std::string> read_line(int fd, std::chrono::milliseconds timeout);
+
 }  // namespace edist::testing
