@@ -5,7 +5,9 @@
 // Messaging: this program is the driver node (the library, two io threads, like the `edist`
 // program) and `edist serve` in a child process is the peer, on an EPMD embedded in the driver
 // at a free port. The same figures as with the BEAM driver: round trips of a small tuple
-// through echo, one-way small messages and binaries of a sweep of sizes into sink. Raw TCP is
+// through echo (from a process driven by an ordinary thread with blocking receives, and from a
+// coroutine on the node's io threads with co_await async_receive), one-way small messages and
+// binaries of a sweep of sizes into sink. Raw TCP is
 // the same pattern over a plain socket to a server thread, frames of a 4-byte length and the
 // payload, written through a 256 KiB buffer: what the loopback can do with no protocol at all.
 //
@@ -20,8 +22,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 #include <edist/node/network.hpp>
 #include <future>
@@ -102,6 +106,7 @@ class driver_node {
     stop_threads();
   }
   edist::node::node& node() { return net_->get_node(); }
+  asio::io_context::executor_type executor() { return io_.get_executor(); }
   void connect(const std::string& peer) {
     std::promise<std::error_code> done;
     node().connect(peer, [&done](std::error_code ec) { done.set_value(ec); });
@@ -153,6 +158,31 @@ struct edist_peer_run {
       receive_or_throw(self);
     }
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  // The same from a coroutine on the node's io threads: what an actor or a coroutine of a
+  // user's sees, with no thread of its own to wake up.
+  double round_trips_async(int rounds) {
+    std::promise<double> result;
+    asio::co_spawn(
+        driver.executor(),
+        [&]() -> asio::awaitable<void> {
+          const term msg = term::tuple(
+              {self.pid(),
+               term::tuple({atom("hello"), term::integer(std::int64_t{42}), term::binary("abc")})});
+          const auto start = std::chrono::steady_clock::now();
+          for (int i = 0; i < rounds; ++i) {
+            self.send(echo, msg);
+            auto [ec, reply] = co_await self.async_receive(120s, asio::use_awaitable);
+            if (ec) throw std::runtime_error("no answer from the peer");
+          }
+          result.set_value(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        },
+        [&](std::exception_ptr e) {
+          if (e) result.set_exception(e);
+        });
+    return result.get_future().get();
   }
 
   // `count` messages in windows of `window` (see window_for), each announced to the sink
@@ -356,6 +386,7 @@ int run(const settings& s) {
   raw_client raw;
   // Warm-up: connection buffers, allocator pools, the peer's code in cache.
   e.round_trips(100);
+  e.round_trips_async(100);
   e.one_way(term::tuple({atom("msg"), term::integer(std::int64_t{1})}), 10000, window_for(16));
   raw.round_trips(100);
 
@@ -369,6 +400,7 @@ int run(const settings& s) {
     std::cerr << "repetition " << rep + 1 << "/" << reps << '\n';
     v["round_trip"][0]["edist"].push_back(e.round_trips(rounds) / rounds * 1e6);
     v["round_trip"][0]["raw_tcp"].push_back(raw.round_trips(rounds) / rounds * 1e6);
+    v["round_trip_async"][0]["edist"].push_back(e.round_trips_async(rounds) / rounds * 1e6);
     const auto r = e.one_way(small, small_count, window_for(16));
     small_driver_cpu += r.driver_cpu;
     small_peer_cpu += r.peer_cpu;
@@ -401,6 +433,8 @@ int run(const settings& s) {
       out.add("native", "sweep_bandwidth", size, impl, mib_s, "MiB/s", runs);
     }
   }
+  out.add("native", "round_trip_async", 0, "edist",
+          edist::bench::median(v["round_trip_async"][0]["edist"]), "us", runs);
   out.add("native", "cpu_per_msg_driver", 0, "edist", small_driver_cpu / small_messages * 1e9, "ns",
           runs);
   out.add("native", "cpu_per_msg_peer", 0, "edist", small_peer_cpu / small_messages * 1e9, "ns",

@@ -146,6 +146,10 @@ void connection::stream_events::on_packet(std::span<const std::uint8_t> packet) 
   }
 }
 
+void connection::stream_events::on_packets_end() {
+  self->handler_.on_messages_end();
+}
+
 void connection::stream_events::on_written() {
   self->pump();
 }

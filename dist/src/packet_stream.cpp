@@ -116,22 +116,29 @@ void packet_stream::on_read(boost::system::error_code ec, std::size_t n) {
 }
 
 bool packet_stream::drain_frames() {
-  for (;;) {
+  bool delivered = false;
+  bool read_on = true;
+  for (bool more = true; more;) {
     auto f = reader_.next();
     switch (f.what) {
       case frame_reader::kind::need_more:
-        return true;
+        more = false;
+        break;
       case frame_reader::kind::tick:
-        continue;
+        break;
       case frame_reader::kind::packet:
         handler_.on_packet(f.body);
-        if (closed_ || frozen_) return false;
-        continue;
+        delivered = true;
+        if (closed_ || frozen_) more = read_on = false;
+        break;
       case frame_reader::kind::error:
         fail(f.error);
-        return false;
+        more = read_on = false;
+        break;
     }
   }
+  if (delivered) handler_.on_packets_end();
+  return read_on && !closed_ && !frozen_;
 }
 
 void packet_stream::do_write() {

@@ -9,6 +9,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <utility>
 
+#include "completion_batch.hpp"
+
 namespace edist::node {
 
 namespace asio = boost::asio;
@@ -66,19 +68,35 @@ struct async_waiter : std::enable_shared_from_this<async_waiter> {
 
   bool accepts(const term& t) const { return !pred || pred(t); }
 
-  // Called with the mailbox mutex held; the handler itself runs later on its executor.
-  void complete(std::error_code ec, term value) {
+  // Called with the mailbox mutex held: ends the wait and returns what runs the handler, bound
+  // to the handler's executor (else `fallback`). It holds the handler's executor busy until it
+  // has run, so that a context with nothing else to do does not stop in between.
+  asio::any_completion_handler<void()> take(std::error_code ec, term value) {
     done = true;
     if (timer) timer->cancel();
-    // post() never runs the handler inline: it goes through `fallback` and on to the
-    // handler's associated executor.
     auto ex = asio::get_associated_executor(handler, asio::any_completion_executor(fallback));
-    asio::post(fallback, asio::bind_executor(std::move(ex), [h = std::move(handler), ec,
-                                                             v = std::move(value)]() mutable {
-                 std::move(h)(ec, std::move(v));
-               }));
-    handler_work = asio::any_completion_executor();
-    fallback = asio::any_io_executor();
+    return asio::bind_executor(std::move(ex), [h = std::move(handler), ec, v = std::move(value),
+                                               work = std::move(handler_work)]() mutable {
+      std::move(h)(ec, std::move(v));
+    });
+  }
+
+  // Called with the mailbox mutex held; the handler runs later on its executor. post() never
+  // runs it inline: it goes through `fallback` and on to the handler's associated executor.
+  void complete(std::error_code ec, term value) {
+    auto run = take(ec, std::move(value));
+    auto via = std::move(fallback);
+    asio::post(via, std::move(run));
+  }
+
+  // As complete(), with the mailbox mutex released in between: inside a completion batch
+  // (completion_batch.hpp) the handler runs when the batch ends, on this thread when its
+  // executor allows, instead of being posted.
+  void complete_soon(std::error_code ec, term value, std::unique_lock<std::mutex>& lock) {
+    auto run = take(ec, std::move(value));
+    auto via = std::move(fallback);
+    lock.unlock();
+    if (!completion_batch::defer(via, run)) asio::post(via, std::move(run));
   }
 };
 
@@ -93,7 +111,7 @@ bool mailbox::push(term message) {
     if ((*it)->accepts(message)) {
       auto w = std::move(*it);
       waiters_.erase(it);
-      w->complete({}, std::move(message));
+      w->complete_soon({}, std::move(message), lock);
       return true;
     }
   }
@@ -142,14 +160,16 @@ void mailbox::async_wait(std::function<bool(const term&)> pred, receive_timeout 
   w->handler_work = std::move(handler_work);
   w->fallback = asio::prefer(fallback, asio::execution::outstanding_work.tracked);
 
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (closed_) {
     w->complete(make_error_code(errc::process_exited), term());
     return;
   }
   for (std::size_t i = 0; i < queue_.size(); ++i) {
     if (w->accepts(queue_.at(i))) {
-      w->complete({}, queue_.take(i));
+      // Never inside this call: posted, or run when the completion batch this call is part of
+      // ends (an actor taking its next turn).
+      w->complete_soon({}, queue_.take(i), lock);
       return;
     }
   }

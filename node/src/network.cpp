@@ -7,6 +7,7 @@
 #endif
 
 #include <algorithm>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -32,8 +33,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
+#include "completion_batch.hpp"
 #include "edist/node/error.hpp"
 #include "send_gate.hpp"
 
@@ -163,7 +166,16 @@ class dist_peer final : public peer_connection,
       close();
       return true;
     }
-    if (schedule) asio::post(executor_, [self = shared_from_this()] { self->drain_outbox(); });
+    if (schedule) {
+      // From an io thread inside a completion batch (an actor's turn, a read from a
+      // connection) the drain runs when that work is done, on this thread if the strand is
+      // free: a reply then leaves without a hand-off to another thread.
+      asio::any_completion_handler<void()> drain = [self = shared_from_this()] {
+        self->drain_outbox();
+      };
+      if (!detail::completion_batch::defer(executor_, drain))
+        asio::post(executor_, std::move(drain));
+    }
     if (busy && !runs_context_of(limits_.context)) detail::note_busy_connection(weak_from_this());
     return true;
   }
@@ -247,10 +259,20 @@ class dist_peer final : public peer_connection,
   }
 
   void on_message(dist::dist_message&& m) override {
+    // The work these messages cause (actors' turns, replies) runs after the read's last
+    // message, on this thread (completion_batch.hpp).
+    if (!receive_batch_open_) {
+      detail::completion_batch::enter();
+      receive_batch_open_ = true;
+    }
     auto n = node_.lock();
     if (!n) return;
     const term control = dist::to_term(m.control);
     n->on_control(peer_, control, m.payload ? &*m.payload : nullptr);
+  }
+
+  void on_messages_end() override {
+    if (std::exchange(receive_batch_open_, false)) detail::completion_batch::leave();
   }
 
   // The connection's send queue has room again.
@@ -326,6 +348,7 @@ class dist_peer final : public peer_connection,
   // The strand's: the batch being handed over, and the first message not yet taken.
   std::vector<outgoing> draining_;
   std::size_t next_ = 0;
+  bool receive_batch_open_ = false;  // between a read's first message and its end
 };
 
 }  // namespace

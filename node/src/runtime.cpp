@@ -5,6 +5,7 @@
 #include <exception>
 #include <mutex>
 
+#include "completion_batch.hpp"
 #include "runtime_core.hpp"
 #include "send_gate.hpp"
 
@@ -290,6 +291,14 @@ struct actor_runner : std::enable_shared_from_this<actor_runner> {
   static constexpr int batch = 64;
 
   void handle(std::error_code ec, term msg) {
+    // What this turn causes (other actors' turns, this one's next turn, a connection's send)
+    // runs on this thread when the turn is over, instead of being posted to another.
+    completion_batch turn_work;
+    take_turn(ec, std::move(msg));
+    turn_work.finish();
+  }
+
+  void take_turn(std::error_code ec, term msg) {
     if (!ec) {
       deliver(msg);
       for (int n = 1; n < batch && self.alive(); ++n) {

@@ -66,6 +66,8 @@ class connection : public std::enable_shared_from_this<connection> {
     virtual ~handler() = default;
 
     virtual void on_message(dist_message&& m) = 0;
+    // The messages of one read have been delivered (packet_stream::handler::on_packets_end).
+    virtual void on_messages_end() {}
     virtual void on_send_ready() {}
     // errc::tick_timeout, errc::peer_closed, errc::connection_closed (after close()), a
     // decoding error (dist or etf category), or a socket error.
@@ -103,6 +105,7 @@ class connection : public std::enable_shared_from_this<connection> {
   struct stream_events final : packet_stream::handler {
     connection* self = nullptr;
     void on_packet(std::span<const std::uint8_t> packet) override;
+    void on_packets_end() override;
     void on_written() override;
     void on_closed(std::error_code ec) override;
   };

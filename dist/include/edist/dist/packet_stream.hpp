@@ -50,6 +50,10 @@ class packet_stream : public std::enable_shared_from_this<packet_stream> {
     // One packet (without its length; ticks are not delivered). The view is valid only during
     // the call.
     virtual void on_packet(std::span<const std::uint8_t> packet) = 0;
+    // After the packets of one read were delivered (at least one, whatever ended the run:
+    // no more complete packets, a close, an error), on the same thread: lets the owner finish
+    // work the packets started (node/ runs what they woke up here) before reading on.
+    virtual void on_packets_end() {}
     // The send queue has room again after send() returned errc::send_queue_full.
     virtual void on_send_ready() {}
     // A write completed; queued_bytes() has shrunk. Lets a producer keep the queue short

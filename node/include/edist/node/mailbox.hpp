@@ -13,8 +13,11 @@
 // Thread-safety: every member function may be called from any thread at any time. One mutex
 // guards the queue and is never held while a completion handler runs. Predicates do run under
 // that mutex: keep them quick, and never touch the same mailbox from inside one. Completion
-// handlers are always posted (never invoked inside push() or inside the initiating call) to
-// the handler's associated executor, else to the executor given when the wait was started.
+// handlers are never invoked inside push() or inside the initiating call: they are posted to
+// the handler's associated executor, else to the executor given when the wait was started;
+// except that a push() or a wait made on an io thread inside the node's own unit of work (a
+// read from a connection, an actor's turn) leaves the handler to be dispatched, on the same
+// thread where its executor allows, once that unit of work has returned.
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
