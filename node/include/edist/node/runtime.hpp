@@ -69,10 +69,14 @@ class runtime : public std::enable_shared_from_this<runtime> {
 
   // An actor: a process whose messages are handed, one at a time and in order, to
   // `on_message` on a strand of the runtime's executor (never concurrently with itself).
-  // The handler may use the process (send, link, exit, ...). When the process ends (exit,
-  // kill, runtime shutdown), `on_exit` (if given) runs once with the reason, on the same
-  // strand. An exception escaping on_message ends the process with {cpp_exception, What}.
-  // Returns the pid.
+  // The handler may use the process (send, link, exit, ...) but must not block (no blocking
+  // receive or call; use the asynchronous forms or a thread of its own): it runs on one of the
+  // node's threads, often right after, and on the same thread as, the work that sent the
+  // message, e.g. the read from the connection that brought it, so a handler waiting there
+  // for an answer through that connection would wait until its timeout. When the process
+  // ends (exit, kill, runtime shutdown), `on_exit` (if given) runs once with the reason, on
+  // the same strand. An exception escaping on_message ends the process with
+  // {cpp_exception, What}. Returns the pid.
   using message_handler = std::function<void(process& self, const etf::term& message)>;
   using exit_handler = std::function<void(const etf::term& reason)>;
   etf::term spawn_actor(message_handler on_message, exit_handler on_exit = {});
