@@ -62,7 +62,7 @@ TEST_F(ActorDispatch, AMessageFromAnActorIsHandledOnTheSendersThreadAfterItsTurn
   };
   const term ping = rt->spawn_actor(on_message);
   const term pong = rt->spawn_actor(on_message);
-  rt->send(ping, term::tuple({pong, term::integer(0)}));
+  rt->send(ping, term::tuple({pong, term::integer(std::int64_t{0})}));
   ASSERT_EQ(done.get_future().wait_for(30s), std::future_status::ready);
   EXPECT_EQ(nested.load(), 0);
   // The first turn may start on either thread; after that the ball stays on one thread,
@@ -93,7 +93,7 @@ TEST_F(ActorDispatch, AChainOfActorsRunsIterativelyNotRecursively) {
       depth.fetch_sub(1);
     });
   }
-  rt->send(ring[0], term::integer(0));
+  rt->send(ring[0], term::integer(std::int64_t{0}));
   ASSERT_EQ(done.get_future().wait_for(60s), std::future_status::ready);
   EXPECT_EQ(max_depth.load(), 1);
 }
