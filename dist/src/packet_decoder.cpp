@@ -122,6 +122,17 @@ packet_decoder::result packet_decoder::decode(std::span<const std::uint8_t> pack
     }
     partial& p = pending_[seq];
     p.refs = std::move(refs);
+    // Senders cut fragments of one size, so the first tells how big the message is: room for
+    // all of it at once saves copying it again on every growth. The room is reserved only
+    // within the bound, counted as if received, so announcing a huge message gains a peer
+    // no memory.
+    const std::size_t announced = body.size() * frag;
+    if (announced / frag == body.size() && announced > body.size() &&
+        reassembly_bytes_ + reserved_bytes_ + announced <= limits_.max_reassembly_bytes) {
+      p.data.reserve(announced);
+      p.reserved = announced - body.size();
+      reserved_bytes_ += p.reserved;
+    }
     p.data.assign(body.begin(), body.end());
     p.next_fragment = frag - 1;
     reassembly_bytes_ += body.size();
@@ -143,6 +154,9 @@ packet_decoder::result packet_decoder::decode(std::span<const std::uint8_t> pack
   }
   p.data.insert(p.data.end(), body.begin(), body.end());
   reassembly_bytes_ += body.size();
+  const std::size_t now_used = std::min(p.reserved, body.size());
+  p.reserved -= now_used;
+  reserved_bytes_ -= now_used;
   p.next_fragment = frag - 1;
   if (frag != 1) return {};
 
@@ -150,6 +164,7 @@ packet_decoder::result packet_decoder::decode(std::span<const std::uint8_t> pack
   partial done = std::move(p);
   pending_.erase(it);
   reassembly_bytes_ -= done.data.size();
+  reserved_bytes_ -= done.reserved;
   auto owner = std::make_shared<std::vector<std::uint8_t>>(std::move(done.data));
   etf::shared_bytes shared{owner, std::span<const std::uint8_t>(*owner)};
   return decode_terms(shared.bytes, &shared, done.refs, true);

@@ -60,6 +60,7 @@ class packet_decoder {
     std::vector<etf::term> refs;
     std::vector<std::uint8_t> data;
     std::uint64_t next_fragment = 0;  // the fragment id expected next (counts down to 1)
+    std::size_t reserved = 0;         // room in data not yet filled, counted in reserved_bytes_
   };
 
   // Decodes control (+ payload) terms from `data`.
@@ -72,6 +73,9 @@ class packet_decoder {
   std::vector<etf::term> refs_;  // reused for unfragmented packets
   std::unordered_map<std::uint64_t, partial> pending_;
   std::size_t reassembly_bytes_ = 0;
+  // Room reserved ahead for the rest of incomplete messages; with reassembly_bytes_ within
+  // limits::max_reassembly_bytes.
+  std::size_t reserved_bytes_ = 0;
 };
 
 }  // namespace edist::dist
