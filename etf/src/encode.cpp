@@ -34,8 +34,8 @@ void encode_buffer::put_u64(std::uint64_t v) {
   bytes_.insert(bytes_.end(), b, b + 8);
 }
 
-void encode_buffer::put_reference(const term& binary) {
-  references_.push_back({bytes_.size(), binary});
+void encode_buffer::put_reference(std::size_t at, const term& binary) {
+  references_.push_back({at, binary});
   referenced_size_ += references_.back().bytes().size();
 }
 
@@ -59,14 +59,8 @@ class vector_sink {
   bool references(std::size_t n) const noexcept {
     return references_ != nullptr && reference_from_ != 0 && n >= reference_from_;
   }
-  // Records `binary` at the current position. The cursor state goes back to the vector first,
-  // as the buffer's offsets are those of the vector.
-  void reference(const term& binary) {
-    finish();
-    references_->put_reference(binary);
-    cur_ = v_.data() + v_.size();
-    lim_ = cur_;
-  }
+  // Records `binary` at the current position (the vector is trimmed to it only at the end).
+  void reference(const term& binary) { references_->put_reference(pos(), binary); }
   [[gnu::always_inline]] void ensure(std::size_t n) {
     if (static_cast<std::size_t>(lim_ - cur_) < n) [[unlikely]]
       grow(n);

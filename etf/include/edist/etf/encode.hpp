@@ -65,8 +65,10 @@ class encode_buffer {
     bytes_.resize(bytes_.size() + n);
     return bytes_.data() + bytes_.size() - n;
   }
-  // Appends a reference to `binary` (kind binary) at the current end of bytes().
-  void put_reference(const term& binary);
+  // Records `binary` (kind binary) as inserted before bytes()[at]: at the current end by
+  // default. Offsets must not decrease from one reference to the next.
+  void put_reference(const term& binary) { put_reference(bytes_.size(), binary); }
+  void put_reference(std::size_t at, const term& binary);
   std::vector<std::uint8_t>& underlying() noexcept { return bytes_; }
 
  private:
