@@ -329,12 +329,12 @@ TEST(PacketCodecDetails, UnevenFragmentsAndHugeAnnouncementsReassemble) {
   for (std::uint64_t count : {std::uint64_t{1} << 20, std::uint64_t{1} << 62}) {
     packet_decoder_limits limits;
     limits.max_reassembly_bytes = 4096;
-    packet_decoder dec(limits);
+    packet_decoder bounded(limits);
     packet_encoder fresh(all, 64);
     bytes huge = packets_of(fresh, reg_send(big_payload(1000))).front();
     test::put_u64(&huge[10], count);
-    EXPECT_EQ(dec.decode(huge).what, packet_decoder::status::incomplete);
-    EXPECT_LT(dec.reassembly_bytes(), 100u);
+    EXPECT_EQ(bounded.decode(huge).what, packet_decoder::status::incomplete);
+    EXPECT_LT(bounded.reassembly_bytes(), 100u);
   }
 }
 
