@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <edist/etf/encode.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -336,6 +337,26 @@ TEST(PacketCodecDetails, UnevenFragmentsAndHugeAnnouncementsReassemble) {
     EXPECT_EQ(bounded.decode(huge).what, packet_decoder::status::incomplete);
     EXPECT_LT(bounded.reassembly_bytes(), 100u);
   }
+}
+
+TEST(PacketCodecDetails, ReassemblyBuffersAreReusedAndMayOutliveTheDecoder) {
+  packet_encoder enc(all, 1024);
+  auto decoder = std::make_unique<packet_decoder>();
+  auto first = decode_all(*decoder, packets_of(enc, reg_send(big_payload(50000))));
+  ASSERT_TRUE(first.payload.has_value());
+  const std::uint8_t* storage = (*first.payload)[1].binary_bytes().data();
+  first = {};  // the buffer goes back to the decoder's pool
+  auto second = decode_all(*decoder, packets_of(enc, reg_send(big_payload(50000))));
+  ASSERT_TRUE(second.payload.has_value());
+  EXPECT_EQ((*second.payload)[1].binary_bytes().data(), storage);
+  EXPECT_EQ(*second.payload, big_payload(50000));
+  // A message may outlive its decoder; its buffer is then freed when it goes.
+  auto third = decode_all(*decoder, packets_of(enc, reg_send(big_payload(50000))));
+  decoder.reset();
+  ASSERT_TRUE(third.payload.has_value());
+  EXPECT_EQ(*third.payload, big_payload(50000));
+  second = {};
+  third = {};
 }
 
 TEST(PacketCodecDetails, EncoderChecksPayloadPresence) {
