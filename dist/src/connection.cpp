@@ -110,9 +110,9 @@ void connection::pump() {
       queued_ = queued_ - std::min(queued_, size) + l.current->remaining();
     }
     const auto parts = l.current->next_packet();
-    std::span<const std::uint8_t> list[3] = {parts[0], parts[1], parts[2]};
-    released += parts[0].size() + parts[1].size() + parts[2].size();
-    if (auto ec = stream_->send_parts(list); ec) {
+    for (auto part : parts) released += part.size();
+    // The stream writes large parts from the message's own buffers and binaries.
+    if (auto ec = stream_->send_parts(parts, l.current->owner()); ec) {
       close_detail_ = "sending: " + ec.message();
       stream_->close(ec);
       break;

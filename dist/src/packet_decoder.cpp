@@ -1,5 +1,7 @@
 #include "edist/dist/packet_decoder.hpp"
 
+#include <mutex>
+
 #include "edist/dist/error.hpp"
 #include "wire.hpp"
 
@@ -14,7 +16,45 @@ constexpr std::uint8_t dist_frag_cont = 70;
 
 }  // namespace
 
-packet_decoder::packet_decoder(packet_decoder_limits limits) : limits_(limits) {}
+// Thread-safe: buffers come back from whichever thread drops the last binary sliced from them.
+struct packet_decoder::buffer_pool {
+  explicit buffer_pool(std::size_t max_bytes) : max_bytes_(max_bytes) {
+    spares_.reserve(max_spares);  // so that give(), called from a deleter, never allocates
+  }
+
+  // A buffer with room for `size` bytes if one is kept, else an empty one.
+  std::vector<std::uint8_t> take(std::size_t size) {
+    std::lock_guard lock(mutex_);
+    for (auto it = spares_.begin(); it != spares_.end(); ++it) {
+      if (it->capacity() >= size) {
+        std::vector<std::uint8_t> v = std::move(*it);
+        pooled_ -= v.capacity();
+        spares_.erase(it);
+        return v;
+      }
+    }
+    return {};
+  }
+
+  void give(std::vector<std::uint8_t>&& v) {
+    v.clear();
+    std::lock_guard lock(mutex_);
+    if (spares_.size() == max_spares || pooled_ + v.capacity() > max_bytes_) return;
+    pooled_ += v.capacity();
+    spares_.push_back(std::move(v));
+  }
+
+ private:
+  static constexpr std::size_t max_spares = 8;
+
+  std::mutex mutex_;
+  std::vector<std::vector<std::uint8_t>> spares_;
+  std::size_t pooled_ = 0;
+  const std::size_t max_bytes_;
+};
+
+packet_decoder::packet_decoder(packet_decoder_limits limits)
+    : limits_(limits), pool_(std::make_shared<buffer_pool>(limits.max_pooled_bytes)) {}
 
 packet_decoder::result packet_decoder::fail(std::error_code ec, std::string detail) {
   result r;
@@ -122,6 +162,18 @@ packet_decoder::result packet_decoder::decode(std::span<const std::uint8_t> pack
     }
     partial& p = pending_[seq];
     p.refs = std::move(refs);
+    // Senders cut fragments of one size, so the first tells how big the message is: room for
+    // all of it at once saves copying it again on every growth. The room is reserved only
+    // within the bound, counted as if received, so announcing a huge message gains a peer
+    // no memory.
+    const std::size_t announced = body.size() * frag;
+    if (announced / frag == body.size() && announced > body.size() &&
+        reassembly_bytes_ + reserved_bytes_ + announced <= limits_.max_reassembly_bytes) {
+      p.data = pool_->take(announced);
+      p.data.reserve(announced);
+      p.reserved = announced - body.size();
+      reserved_bytes_ += p.reserved;
+    }
     p.data.assign(body.begin(), body.end());
     p.next_fragment = frag - 1;
     reassembly_bytes_ += body.size();
@@ -143,6 +195,9 @@ packet_decoder::result packet_decoder::decode(std::span<const std::uint8_t> pack
   }
   p.data.insert(p.data.end(), body.begin(), body.end());
   reassembly_bytes_ += body.size();
+  const std::size_t now_used = std::min(p.reserved, body.size());
+  p.reserved -= now_used;
+  reserved_bytes_ -= now_used;
   p.next_fragment = frag - 1;
   if (frag != 1) return {};
 
@@ -150,7 +205,13 @@ packet_decoder::result packet_decoder::decode(std::span<const std::uint8_t> pack
   partial done = std::move(p);
   pending_.erase(it);
   reassembly_bytes_ -= done.data.size();
-  auto owner = std::make_shared<std::vector<std::uint8_t>>(std::move(done.data));
+  reserved_bytes_ -= done.reserved;
+  std::shared_ptr<std::vector<std::uint8_t>> owner(
+      new std::vector<std::uint8_t>(std::move(done.data)),
+      [pool = pool_](std::vector<std::uint8_t>* v) {
+        pool->give(std::move(*v));
+        delete v;
+      });
   etf::shared_bytes shared{owner, std::span<const std::uint8_t>(*owner)};
   return decode_terms(shared.bytes, &shared, done.refs, true);
 }

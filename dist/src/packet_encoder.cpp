@@ -7,25 +7,59 @@
 
 namespace edist::dist {
 
+outgoing_message::encoding& outgoing_message::fresh_encoding() {
+  // A writer that still holds the previous encoding keeps it; this message takes a new one.
+  if (!encoding_ || encoding_.use_count() != 1) encoding_ = std::make_shared<encoding>();
+  encoding_->header.clear();
+  encoding_->data.clear();
+  encoding_->pieces.clear();
+  return *encoding_;
+}
+
+void outgoing_message::split_into_pieces() {
+  encoding& e = *encoding_;
+  const auto bytes = e.data.bytes();
+  std::size_t at = 0;
+  for (const auto& ref : e.data.references()) {
+    if (ref.at > at) e.pieces.push_back(bytes.subspan(at, ref.at - at));
+    e.pieces.push_back(ref.bytes());
+    at = ref.at;
+  }
+  if (bytes.size() > at) e.pieces.push_back(bytes.subspan(at));
+  size_ = e.data.total_size();
+  offset_ = 0;
+  piece_ = 0;
+  piece_offset_ = 0;
+}
+
 outgoing_message::parts outgoing_message::next_packet() {
-  parts p{};
-  const std::size_t chunk = std::min(fragment_size_, data_.size() - offset_);
-  const std::span<const std::uint8_t> data = data_.bytes().subspan(offset_, chunk);
+  parts_.clear();
   if (first_pending_) {
     first_pending_ = false;
-    p[0] = header_;
-    p[1] = data;
+    if (!encoding_->header.empty()) parts_.push_back(encoding_->header);
   } else {
     cont_[0] = 131;
     cont_[1] = 70;
     wire::put_u64(cont_.data() + 2, sequence_);
     wire::put_u64(cont_.data() + 10, next_fragment_id_);
-    p[0] = cont_;
-    p[1] = data;
+    parts_.push_back(cont_);
+  }
+  std::size_t want = std::min(fragment_size_, size_ - offset_);
+  offset_ += want;
+  const auto& pieces = encoding_->pieces;
+  while (want > 0) {
+    const auto piece = pieces[piece_];
+    const std::size_t take = std::min(want, piece.size() - piece_offset_);
+    parts_.push_back(piece.subspan(piece_offset_, take));
+    want -= take;
+    piece_offset_ += take;
+    if (piece_offset_ == piece.size()) {
+      ++piece_;
+      piece_offset_ = 0;
+    }
   }
   --next_fragment_id_;
-  offset_ += chunk;
-  return p;
+  return parts_;
 }
 
 packet_encoder::packet_encoder(dist_flags negotiated, std::size_t fragment_size)
@@ -36,6 +70,7 @@ packet_encoder::packet_encoder(dist_flags negotiated, std::size_t fragment_size)
   term_options_.without_version = atom_cache_;
   term_options_.atom_cache = atom_cache_ ? &cache_ : nullptr;
   term_options_.v4_ports = (negotiated & dflag::v4_nc) != 0;
+  term_options_.reference_binaries_from = reference_binaries_from;
 }
 
 void packet_encoder::encode(const dist_message& m, outgoing_message& out) {
@@ -43,45 +78,44 @@ void packet_encoder::encode(const dist_message& m, outgoing_message& out) {
     throw std::invalid_argument(m.payload ? "dist_message: payload for an operation without one"
                                           : "dist_message: operation needs a payload");
   }
-  out.header_.clear();
-  out.data_.clear();
-  out.offset_ = 0;
+  auto& e = out.fresh_encoding();
 
   if (!atom_cache_) {
-    out.data_.put_u8(112);
-    etf::encode(to_term(m.control), out.data_, term_options_);
-    if (m.payload) etf::encode(*m.payload, out.data_, term_options_);
-    out.fragment_size_ = out.data_.size();
+    e.data.put_u8(112);
+    etf::encode(to_term(m.control), e.data, term_options_);
+    if (m.payload) etf::encode(*m.payload, e.data, term_options_);
+    out.split_into_pieces();
+    out.fragment_size_ = out.size_;
     out.fragment_count_ = 1;
     out.next_fragment_id_ = 1;
-    out.header_.clear();
     out.first_pending_ = true;
     return;
   }
 
   cache_.begin_message();
-  etf::encode(to_term(m.control), out.data_, term_options_);
-  if (m.payload) etf::encode(*m.payload, out.data_, term_options_);
+  etf::encode(to_term(m.control), e.data, term_options_);
+  if (m.payload) etf::encode(*m.payload, e.data, term_options_);
+  out.split_into_pieces();
 
-  const std::size_t size = out.data_.size();
+  const std::size_t size = out.size_;
   const bool split = fragments_ && size > fragment_size_;
-  out.header_.reserve(18 + cache_.header_size());
-  out.header_.push_back(131);
+  e.header.reserve(18 + cache_.header_size());
+  e.header.push_back(131);
   if (split) {
     out.fragment_size_ = fragment_size_;
     out.fragment_count_ = (size + fragment_size_ - 1) / fragment_size_;
     out.sequence_ = next_sequence_++;
-    out.header_.push_back(69);
-    out.header_.resize(18);
-    wire::put_u64(out.header_.data() + 2, out.sequence_);
-    wire::put_u64(out.header_.data() + 10, out.fragment_count_);
+    e.header.push_back(69);
+    e.header.resize(18);
+    wire::put_u64(e.header.data() + 2, out.sequence_);
+    wire::put_u64(e.header.data() + 10, out.fragment_count_);
   } else {
     out.fragment_size_ = size;
     out.fragment_count_ = 1;
-    out.header_.push_back(68);
+    e.header.push_back(68);
   }
   out.next_fragment_id_ = out.fragment_count_;
-  cache_.write_header(out.header_);
+  cache_.write_header(e.header);
   out.first_pending_ = true;
 }
 

@@ -49,6 +49,11 @@ std::error_code packet_stream::send(std::span<const std::uint8_t> packet) {
 }
 
 std::error_code packet_stream::send_parts(std::span<const std::span<const std::uint8_t>> parts) {
+  return send_parts(parts, nullptr);
+}
+
+std::error_code packet_stream::send_parts(std::span<const std::span<const std::uint8_t>> parts,
+                                          std::shared_ptr<const void> owner) {
   if (closed_) return errc::connection_closed;
   std::size_t size = 0;
   for (auto p : parts) size += p.size();
@@ -59,9 +64,15 @@ std::error_code packet_stream::send_parts(std::span<const std::span<const std::u
   }
   std::uint8_t header[4];
   put_frame_header(header, static_cast<std::uint32_t>(size));
-  pending_.insert(pending_.end(), header, header + 4);
-  for (auto p : parts) pending_.insert(pending_.end(), p.begin(), p.end());
-  pending_has_packets_ = true;
+  pending_.copy(header);
+  for (auto p : parts) {
+    if (owner && p.size() >= opts_.reference_parts_from) {
+      pending_.refer(p, owner);
+    } else {
+      pending_.copy(p);
+    }
+  }
+  pending_.has_packets = true;
   do_write();
   return {};
 }
@@ -85,6 +96,7 @@ void packet_stream::fail(std::error_code ec) {
   closed_ = true;
   timer_.cancel();
   tp_->close();
+  pending_.clear();  // nothing more will be written; the write in flight keeps its bytes
   // Posted, so that close() called from inside a handler callback does not re-enter it.
   asio::post(tp_->get_executor(),
              [self = shared_from_this(), ec] { self->handler_.on_closed(ec); });
@@ -141,13 +153,47 @@ bool packet_stream::drain_frames() {
   return read_on && !closed_ && !frozen_;
 }
 
+void packet_stream::write_batch::copy(std::span<const std::uint8_t> bytes) {
+  if (bytes.empty()) return;
+  if (pieces.empty() || pieces.back().data != nullptr) {
+    pieces.push_back({nullptr, copied.size(), 0});
+  }
+  copied.insert(copied.end(), bytes.begin(), bytes.end());
+  pieces.back().size += bytes.size();
+  size += bytes.size();
+}
+
+void packet_stream::write_batch::refer(std::span<const std::uint8_t> bytes,
+                                       const std::shared_ptr<const void>& owner) {
+  pieces.push_back({bytes.data(), 0, bytes.size()});
+  // The parts of one message come in a row, so this keeps one reference per message.
+  if (owners.empty() || owners.back() != owner) owners.push_back(owner);
+  size += bytes.size();
+}
+
+void packet_stream::write_batch::describe() {
+  // Copied pieces are located only now: `copied` may have moved while it grew.
+  buffers.clear();
+  for (const piece& p : pieces) {
+    buffers.emplace_back(p.data != nullptr ? p.data : copied.data() + p.offset, p.size);
+  }
+}
+
+void packet_stream::write_batch::clear() noexcept {
+  copied.clear();
+  pieces.clear();
+  owners.clear();
+  buffers.clear();
+  size = 0;
+  has_packets = false;
+}
+
 void packet_stream::do_write() {
   if (closed_ || frozen_ || writing_active_ || pending_.empty()) return;
   writing_active_ = true;
-  writing_.swap(pending_);
-  writing_has_packets_ = pending_has_packets_;
-  pending_has_packets_ = false;
-  asio::async_write(*tp_, asio::buffer(writing_),
+  std::swap(writing_, pending_);
+  writing_.describe();
+  asio::async_write(*tp_, writing_.buffers,
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                       self->on_written(ec);
                     });
@@ -155,10 +201,11 @@ void packet_stream::do_write() {
 
 void packet_stream::on_written(boost::system::error_code ec) {
   writing_active_ = false;
-  writing_.clear();  // keeps its capacity for the next swap
+  const bool wrote_packets = writing_.has_packets;
+  writing_.clear();  // releases the owners, keeps the capacity for the next swap
   if (closed_) return;
   if (ec) return fail(ec);
-  if (writing_has_packets_) ticks_.on_write();
+  if (wrote_packets) ticks_.on_write();
   do_write();  // start the next batch first, so the callbacks see an accurate queue
   if (want_send_ready_ && queued_bytes() <= opts_.max_send_queue / 2) {
     want_send_ready_ = false;
@@ -183,7 +230,7 @@ void packet_stream::on_tick_timer() {
   if (v.peer_dead) return fail(errc::tick_timeout);
   if (v.send_tick) {
     static constexpr std::uint8_t tick[4] = {0, 0, 0, 0};
-    pending_.insert(pending_.end(), tick, tick + 4);
+    pending_.copy(tick);
     do_write();
   }
   arm_tick_timer();

@@ -34,6 +34,11 @@ void encode_buffer::put_u64(std::uint64_t v) {
   bytes_.insert(bytes_.end(), b, b + 8);
 }
 
+void encode_buffer::put_reference(std::size_t at, const term& binary) {
+  references_.push_back({at, binary});
+  referenced_size_ += references_.back().bytes().size();
+}
+
 namespace {
 
 using access = term_builder_access;
@@ -44,10 +49,18 @@ using byte = std::uint8_t;
 class vector_sink {
  public:
   static constexpr bool counting = false;
-  explicit vector_sink(std::vector<byte>& v) : v_(v), start_(v.size()) {
+  explicit vector_sink(std::vector<byte>& v, encode_buffer* references = nullptr,
+                       std::size_t reference_from = 0)
+      : v_(v), start_(v.size()), references_(references), reference_from_(reference_from) {
     cur_ = v_.data() + v_.size();
     lim_ = cur_;
   }
+  // Whether a binary of n bytes is to be referenced instead of copied.
+  bool references(std::size_t n) const noexcept {
+    return references_ != nullptr && reference_from_ != 0 && n >= reference_from_;
+  }
+  // Records `binary` at the current position (the vector is trimmed to it only at the end).
+  void reference(const term& binary) { references_->put_reference(pos(), binary); }
   [[gnu::always_inline]] void ensure(std::size_t n) {
     if (static_cast<std::size_t>(lim_ - cur_) < n) [[unlikely]]
       grow(n);
@@ -101,6 +114,8 @@ class vector_sink {
 
   std::vector<byte>& v_;
   std::size_t start_;
+  encode_buffer* references_;
+  std::size_t reference_from_;
   byte* cur_;
   byte* lim_;
 };
@@ -122,6 +137,9 @@ class size_sink {
   std::size_t pos() const noexcept { return n_; }
   void patch_u32(std::size_t, std::uint32_t) noexcept {}
   std::size_t size() const noexcept { return n_; }
+  // The size counts every byte, so a binary is never left out here.
+  bool references(std::size_t) const noexcept { return false; }
+  void reference(const term&) noexcept {}
 
  private:
   std::size_t n_ = 0;
@@ -318,6 +336,13 @@ void walker<Sink>::write(const term& root) {
       case kind::binary:
       case kind::bitstring: {
         const auto& n = access::node_of<detail::binary_node>(*t);
+        if (t->type() == kind::binary && s_.references(n.size)) {
+          s_.ensure(5);
+          s_.u8(tag::binary);
+          s_.u32(static_cast<std::uint32_t>(n.size));
+          s_.reference(*t);
+          break;
+        }
         s_.ensure(6 + n.size);
         if (t->type() == kind::binary) {
           s_.u8(tag::binary);
@@ -528,8 +553,9 @@ walk_options walk_options_of(const encode_options& o, bool with_cache) {
   return {with_cache ? o.atom_cache : nullptr, o.v4_ports};
 }
 
-void encode_plain(const term& t, std::vector<byte>& out, const encode_options& options) {
-  vector_sink sink(out);
+void encode_plain(const term& t, std::vector<byte>& out, const encode_options& options,
+                  encode_buffer* references = nullptr) {
+  vector_sink sink(out, references, options.reference_binaries_from);
   if (!options.without_version) {
     sink.ensure(1);
     sink.u8(tag::version);
@@ -573,7 +599,7 @@ void encode(const term& t, encode_buffer& out, const encode_options& options) {
   if (options.compression_level > 0) {
     encode_compressed(t, out.underlying(), options);
   } else {
-    encode_plain(t, out.underlying(), options);
+    encode_plain(t, out.underlying(), options, &out);
   }
 }
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <edist/etf/encode.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -257,6 +258,105 @@ TEST(PacketCodecDetails, FragmentErrorsAndLimits) {
     auto third = packets_of(fresh, reg_send(big_payload(300)));
     EXPECT_EQ(dec.decode(third[0]).error, errc::reassembly_limit);
   }
+}
+
+TEST(PacketCodecDetails, LargeBinariesAreSentFromTheTermsOwnBytes) {
+  packet_encoder enc(all);
+  packet_decoder dec;
+  bytes blob(200000);
+  for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<std::uint8_t>(i * 5);
+  const term big = term::binary(blob);
+  const term medium = term::binary(bytes(reference_binaries_from, 4));
+  const term payload = term::tuple({term::atom("data"), big, term::binary(bytes(100, 3)), medium});
+  outgoing_message out;
+  enc.encode(reg_send(payload), out);
+  ASSERT_TRUE(out.fragmented());
+  auto inside = [](std::span<const std::uint8_t> part, const term& bin) {
+    const auto b = bin.binary_bytes();
+    return part.data() >= b.data() && part.data() + part.size() <= b.data() + b.size();
+  };
+  std::vector<bytes> packets;
+  std::size_t referenced = 0;
+  std::vector<std::span<const std::uint8_t>> first_parts;
+  bytes first_packet;
+  const auto keep = out.owner();
+  while (!out.done()) {
+    bytes p;
+    for (auto part : out.next_packet()) {
+      if (inside(part, big) || inside(part, medium)) referenced += part.size();
+      if (packets.empty()) first_parts.push_back(part);
+      p.insert(p.end(), part.begin(), part.end());
+    }
+    packets.push_back(std::move(p));
+  }
+  // Both large binaries went out as views of their own bytes, the small one was encoded.
+  EXPECT_EQ(referenced, blob.size() + reference_binaries_from);
+  // While a writer holds the owner, encoding the next message leaves those bytes alone.
+  enc.encode(reg_send(big_payload(300000)), out);
+  EXPECT_NE(out.owner(), keep);
+  bytes again;
+  for (auto part : first_parts) again.insert(again.end(), part.begin(), part.end());
+  EXPECT_EQ(again, packets[0]);
+  const auto back = decode_all(dec, packets);
+  ASSERT_TRUE(back.payload.has_value());
+  EXPECT_EQ(*back.payload, payload);
+  // Without a holder the encoding is reused.
+  const void* storage = out.owner().get();
+  while (!out.done()) out.next_packet();
+  enc.encode(reg_send(term::atom("small")), out);
+  EXPECT_EQ(out.owner().get(), storage);
+}
+
+TEST(PacketCodecDetails, UnevenFragmentsAndHugeAnnouncementsReassemble) {
+  packet_encoder enc(all, 64);
+  auto packets = packets_of(enc, reg_send(big_payload(1000)));
+  ASSERT_GT(packets.size(), 4u);
+  // The first fragment says 3, the second carries most of the message, the last the rest:
+  // bigger than the first one let the decoder expect.
+  bytes first = packets.front();
+  test::put_u64(&first[10], 3);
+  bytes middle(packets[1].begin(), packets[1].begin() + 18);
+  test::put_u64(&middle[10], 2);
+  for (std::size_t i = 1; i + 1 < packets.size(); ++i) {
+    middle.insert(middle.end(), packets[i].begin() + 18, packets[i].end());
+  }
+  packet_decoder dec;
+  const auto back = decode_all(dec, {first, middle, packets.back()});
+  ASSERT_TRUE(back.payload.has_value());
+  EXPECT_EQ(*back.payload, big_payload(1000));
+
+  // A first fragment announcing more than the bound (or more than memory can count) is taken
+  // as it comes: only its bytes are held, nothing is reserved for the rest.
+  for (std::uint64_t count : {std::uint64_t{1} << 20, std::uint64_t{1} << 62}) {
+    packet_decoder_limits limits;
+    limits.max_reassembly_bytes = 4096;
+    packet_decoder bounded(limits);
+    packet_encoder fresh(all, 64);
+    bytes huge = packets_of(fresh, reg_send(big_payload(1000))).front();
+    test::put_u64(&huge[10], count);
+    EXPECT_EQ(bounded.decode(huge).what, packet_decoder::status::incomplete);
+    EXPECT_LT(bounded.reassembly_bytes(), 100u);
+  }
+}
+
+TEST(PacketCodecDetails, ReassemblyBuffersAreReusedAndMayOutliveTheDecoder) {
+  packet_encoder enc(all, 1024);
+  auto decoder = std::make_unique<packet_decoder>();
+  auto first = decode_all(*decoder, packets_of(enc, reg_send(big_payload(50000))));
+  ASSERT_TRUE(first.payload.has_value());
+  const std::uint8_t* storage = (*first.payload)[1].binary_bytes().data();
+  first = {};  // the buffer goes back to the decoder's pool
+  auto second = decode_all(*decoder, packets_of(enc, reg_send(big_payload(50000))));
+  ASSERT_TRUE(second.payload.has_value());
+  EXPECT_EQ((*second.payload)[1].binary_bytes().data(), storage);
+  EXPECT_EQ(*second.payload, big_payload(50000));
+  // A message may outlive its decoder; its buffer is then freed when it goes.
+  auto third = decode_all(*decoder, packets_of(enc, reg_send(big_payload(50000))));
+  decoder.reset();
+  ASSERT_TRUE(third.payload.has_value());
+  EXPECT_EQ(*third.payload, big_payload(50000));
+  second = {};
+  third = {};
 }
 
 TEST(PacketCodecDetails, EncoderChecksPayloadPresence) {

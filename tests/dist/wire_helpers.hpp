@@ -11,4 +11,8 @@ inline std::uint64_t get_u64(const std::uint8_t* p) {
   return v;
 }
 
+inline void put_u64(std::uint8_t* p, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
+}
+
 }  // namespace edist::dist::test

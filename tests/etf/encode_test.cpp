@@ -231,6 +231,69 @@ TEST(Encode, BufferIsReusedAndAppendedTo) {
             (bytes{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 'x', 'y', 0xaa, 0xbb}));
 }
 
+TEST(Encode, LargeBinariesBecomeReferencesWhenAsked) {
+  bytes big(5000), bigger(70000), bits(6000, 0xf0);
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i);
+  for (std::size_t i = 0; i < bigger.size(); ++i) bigger[i] = static_cast<std::uint8_t>(i * 3);
+  const term big_bin = term::binary(big);
+  const term bigger_bin = term::binary(bigger);
+  const term t = term::tuple({term::binary(bytes(100, 1)), big_bin,
+                              term::bitstring(bits, 4),  // copied: only binaries are referenced
+                              term::list({bigger_bin, term(7)}), term::atom("end")});
+  encode_options o;
+  o.reference_binaries_from = 4096;
+  encode_buffer buffer;
+  encode(t, buffer, o);
+  ASSERT_EQ(buffer.references().size(), 2u);
+  EXPECT_EQ(buffer.total_size(), encoded_size(t));
+  EXPECT_EQ(buffer.size(), encoded_size(t) - big.size() - bigger.size());
+  // Zero-copy: the references point at the terms' own bytes.
+  EXPECT_EQ(buffer.references()[0].bytes().data(), big_bin.binary_bytes().data());
+  EXPECT_EQ(buffer.references()[1].bytes().data(), bigger_bin.binary_bytes().data());
+  // Splicing the references in gives exactly the ordinary encoding.
+  auto spliced = [](const encode_buffer& b) {
+    bytes out;
+    std::size_t at = 0;
+    for (const auto& ref : b.references()) {
+      out.insert(out.end(), b.bytes().begin() + static_cast<std::ptrdiff_t>(at),
+                 b.bytes().begin() + static_cast<std::ptrdiff_t>(ref.at));
+      out.insert(out.end(), ref.bytes().begin(), ref.bytes().end());
+      at = ref.at;
+    }
+    out.insert(out.end(), b.bytes().begin() + static_cast<std::ptrdiff_t>(at), b.bytes().end());
+    return out;
+  };
+  EXPECT_EQ(spliced(buffer), term_to_binary(t));
+  std::vector<term> many;
+  for (int i = 0; i < 300; ++i) {
+    many.push_back(term::tuple({term(i), i % 3 == 0 ? big_bin : term::binary(bytes(50, 1))}));
+  }
+  encode_buffer many_buffer;
+  encode(term::list(many), many_buffer, o);
+  EXPECT_EQ(many_buffer.references().size(), 100u);
+  EXPECT_EQ(spliced(many_buffer), term_to_binary(term::list(many)));
+  // A reference keeps its binary alive on its own.
+  {
+    encode_buffer alone;
+    encode(term::binary(bytes(4096, 9)), alone, o);
+    ASSERT_EQ(alone.references().size(), 1u);
+    EXPECT_EQ(alone.references()[0].bytes().size(), 4096u);
+    EXPECT_EQ(alone.references()[0].bytes()[4095], 9);
+  }
+  buffer.clear();
+  EXPECT_TRUE(buffer.references().empty());
+  EXPECT_EQ(buffer.total_size(), 0u);
+  // Under the threshold, and when compressing, everything is copied.
+  encode(term::binary(bytes(4095, 2)), buffer, o);
+  EXPECT_TRUE(buffer.references().empty());
+  encode_options compressed = o;
+  compressed.compression_level = 6;
+  buffer.clear();
+  encode(t, buffer, compressed);
+  EXPECT_TRUE(buffer.references().empty());
+  EXPECT_EQ(decode(buffer.bytes()).value, t);
+}
+
 TEST(Encode, WithoutVersion) {
   encode_options o;
   o.without_version = true;

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <edist/etf/encode.hpp>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -21,33 +22,56 @@
 namespace edist::dist {
 
 inline constexpr std::size_t default_fragment_size = 64 * 1024;
+// Binaries of at least this size are not copied into an encoded message: its packets refer
+// to the binary's own bytes (see outgoing_message::owner()).
+inline constexpr std::size_t reference_binaries_from = 4096;
 
 // One encoded message, emitted as one or more packets. Reusable: encode() overwrites it and
-// keeps its buffers' capacity.
+// keeps its buffers' capacity unless a writer still holds them through owner().
 class outgoing_message {
  public:
-  using parts = std::array<std::span<const std::uint8_t>, 3>;
+  using parts = std::span<const std::span<const std::uint8_t>>;
 
-  bool done() const noexcept { return offset_ >= data_.size() && !first_pending_; }
+  bool done() const noexcept { return offset_ >= size_ && !first_pending_; }
   // Bytes still to be emitted: the sum of the remaining packets' sizes.
   std::size_t remaining() const noexcept {
     const std::size_t packets = static_cast<std::size_t>(next_fragment_id_);
+    const std::size_t header = encoding_ ? encoding_->header.size() : 0;
     const std::size_t prefixes =
-        first_pending_ ? header_.size() + (packets - 1) * cont_.size() : packets * cont_.size();
-    return data_.size() - offset_ + prefixes;
+        first_pending_ ? header + (packets - 1) * cont_.size() : packets * cont_.size();
+    return size_ - offset_ + prefixes;
   }
   bool fragmented() const noexcept { return fragment_count_ > 1; }
 
-  // The next packet as up to three spans to be written back to back (unused ones empty);
-  // advances. Valid until the next call or encode(). Call only while !done().
+  // The next packet as spans to be written back to back; advances. The list is valid until
+  // the next call or encode(); the bytes it describes as long as owner() is held (or, without
+  // holding it, until encode()). Call only while !done().
   parts next_packet();
+  // Keeps every byte next_packet() returns valid and unchanged, including the binaries of the
+  // message that are referenced rather than copied: a writer may hold it instead of copying.
+  // Null before the first encode().
+  std::shared_ptr<const void> owner() const noexcept { return encoding_; }
 
  private:
   friend class packet_encoder;
 
-  std::vector<std::uint8_t> header_;  // 131,68|69 ... atom cache header (or empty for 112)
-  etf::encode_buffer data_;           // the terms (with a leading 112 in pass-through mode)
-  std::size_t offset_ = 0;
+  // What the packets refer to; shared with writers that have not written them yet.
+  struct encoding {
+    std::vector<std::uint8_t> header;  // 131,68|69 ... atom cache header (or empty for 112)
+    etf::encode_buffer data;           // the terms (with a leading 112 in pass-through mode)
+    // The terms in order: runs of data's bytes and the binaries it references.
+    std::vector<std::span<const std::uint8_t>> pieces;
+  };
+  // An encoding to overwrite: the current one unless a writer still holds it.
+  encoding& fresh_encoding();
+  void split_into_pieces();
+
+  std::shared_ptr<encoding> encoding_;
+  std::vector<std::span<const std::uint8_t>> parts_;  // what next_packet() returned last
+  std::size_t size_ = 0;                              // all bytes of the terms
+  std::size_t offset_ = 0;                            // of the terms emitted so far
+  std::size_t piece_ = 0;                             // the piece holding offset_
+  std::size_t piece_offset_ = 0;                      // ... and where in it
   std::size_t fragment_size_ = 0;
   std::uint64_t sequence_ = 0;
   std::uint64_t fragment_count_ = 1;

@@ -9,7 +9,9 @@
 // Send path and backpressure: send() copies the packet into the pending buffer (reused, so no
 // allocation in steady state) and returns errc::send_queue_full instead of queueing beyond
 // options::max_send_queue; the owner then waits for handler::on_send_ready(), called once the
-// queue has drained below half of that bound.
+// queue has drained below half of that bound. send_parts() with an owner copies only small
+// parts: larger ones are written from where they are (scatter-gather), and the stream holds
+// the owner until they have been written, so a large packet costs no copy of ours.
 //
 // Threads and ownership: create() returns a shared_ptr; the stream keeps itself alive while
 // operations are in flight and owns the transport. All member functions must be called on the
@@ -18,6 +20,7 @@
 // once, for every cause including close(); no callback follows it.
 #pragma once
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +40,9 @@ struct packet_stream_options {
   std::size_t max_frame_size = default_max_frame_size;
   std::size_t max_send_queue = std::size_t{64} << 20;  // bytes queued but not yet written
   std::size_t read_chunk = 64 * 1024;
+  // send_parts() with an owner references parts of at least this many bytes instead of
+  // copying them (smaller ones are cheaper to copy than to describe to the kernel).
+  std::size_t reference_parts_from = 4096;
 };
 
 class packet_stream : public std::enable_shared_from_this<packet_stream> {
@@ -83,6 +89,11 @@ class packet_stream : public std::enable_shared_from_this<packet_stream> {
   std::error_code send(std::span<const std::uint8_t> packet);
   // As send(), for a packet that is the concatenation of `parts` (header + payload...).
   std::error_code send_parts(std::span<const std::span<const std::uint8_t>> parts);
+  // The same, without copying parts of at least options::reference_parts_from bytes: `owner`
+  // keeps the bytes of every part valid and unchanged, and the stream holds it until those
+  // parts have been written or the stream is closed. A null owner copies everything.
+  std::error_code send_parts(std::span<const std::span<const std::uint8_t>> parts,
+                             std::shared_ptr<const void> owner);
 
   // Closes the transport; on_closed(errc::connection_closed) follows (posted). Idempotent.
   void close();
@@ -95,7 +106,7 @@ class packet_stream : public std::enable_shared_from_this<packet_stream> {
   void freeze();
 
   bool is_open() const noexcept { return !closed_; }
-  std::size_t queued_bytes() const noexcept { return pending_.size() + writing_.size(); }
+  std::size_t queued_bytes() const noexcept { return pending_.size + writing_.size; }
   transport& get_transport() noexcept { return *tp_; }
 
  private:
@@ -111,17 +122,37 @@ class packet_stream : public std::enable_shared_from_this<packet_stream> {
   void on_tick_timer();
   void fail(std::error_code ec);
 
+  // Framed packets (and ticks) for one write: small pieces coalesced into `copied`, large
+  // ones referenced and kept alive by `owners`. Reused, so steady state does not allocate.
+  struct write_batch {
+    struct piece {
+      const std::uint8_t* data;  // referenced bytes, or null for copied[offset, offset + size)
+      std::size_t offset;
+      std::size_t size;
+    };
+    std::vector<std::uint8_t> copied;
+    std::vector<piece> pieces;
+    std::vector<std::shared_ptr<const void>> owners;
+    std::vector<boost::asio::const_buffer> buffers;  // described at write time
+    std::size_t size = 0;
+    bool has_packets = false;  // more than ticks
+
+    void copy(std::span<const std::uint8_t> bytes);
+    void refer(std::span<const std::uint8_t> bytes, const std::shared_ptr<const void>& owner);
+    void describe();
+    void clear() noexcept;
+    bool empty() const noexcept { return size == 0; }
+  };
+
   std::unique_ptr<transport> tp_;
   handler& handler_;
   packet_stream_options opts_;
   frame_reader reader_;
   tick_policy ticks_;
   boost::asio::steady_timer timer_;
-  std::vector<std::uint8_t> pending_;  // framed packets waiting for the next write
-  std::vector<std::uint8_t> writing_;  // the write in flight
+  write_batch pending_;  // framed packets waiting for the next write
+  write_batch writing_;  // the write in flight
   bool writing_active_ = false;
-  bool pending_has_packets_ = false;  // pending_ holds more than ticks
-  bool writing_has_packets_ = false;
   bool reading_active_ = false;
   bool started_ = false;
   bool closed_ = false;

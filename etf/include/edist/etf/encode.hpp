@@ -15,17 +15,41 @@
 namespace edist::etf {
 
 // A growable output buffer, meant to be kept and reused: clear() keeps its capacity.
+//
+// With encode_options::reference_binaries_from, the encoder leaves large binaries out of the
+// bytes and records them as references instead: the encoding is then bytes() with each
+// reference's binary inserted at its offset (see references()). A reference holds a copy of
+// the binary term, so the bytes it points to stay valid as long as the buffer keeps it (until
+// clear() or destruction). Without that option there are no references and bytes() is the
+// whole encoding.
 class encode_buffer {
  public:
+  // The bytes of `binary` (a term of kind binary) belong before bytes()[at].
+  struct reference {
+    std::size_t at = 0;
+    term binary;
+    std::span<const std::uint8_t> bytes() const { return binary.binary_bytes(); }
+  };
+
   encode_buffer() = default;
   explicit encode_buffer(std::size_t reserve) { bytes_.reserve(reserve); }
 
   std::span<const std::uint8_t> bytes() const noexcept { return bytes_; }
   const std::uint8_t* data() const noexcept { return bytes_.data(); }
+  // The size of bytes() (without referenced binaries).
   std::size_t size() const noexcept { return bytes_.size(); }
-  void clear() noexcept { bytes_.clear(); }
+  // In offset order; empty unless the encoder was asked to reference binaries.
+  std::span<const reference> references() const noexcept { return references_; }
+  // The size of the whole encoding: bytes() plus the referenced binaries.
+  std::size_t total_size() const noexcept { return bytes_.size() + referenced_size_; }
+  void clear() noexcept {
+    bytes_.clear();
+    references_.clear();
+    referenced_size_ = 0;
+  }
   void reserve(std::size_t n) { bytes_.reserve(n); }
-  // Hands the bytes over (the buffer becomes empty, without capacity).
+  // Hands the bytes over (the buffer becomes empty, without capacity). Referenced binaries
+  // are not part of them: use it only on buffers without references.
   std::vector<std::uint8_t> release() noexcept { return std::move(bytes_); }
 
   void put_u8(std::uint8_t v) { bytes_.push_back(v); }
@@ -41,10 +65,16 @@ class encode_buffer {
     bytes_.resize(bytes_.size() + n);
     return bytes_.data() + bytes_.size() - n;
   }
+  // Records `binary` (kind binary) as inserted before bytes()[at]: at the current end by
+  // default. Offsets must not decrease from one reference to the next.
+  void put_reference(const term& binary) { put_reference(bytes_.size(), binary); }
+  void put_reference(std::size_t at, const term& binary);
   std::vector<std::uint8_t>& underlying() noexcept { return bytes_; }
 
  private:
   std::vector<std::uint8_t> bytes_;
+  std::vector<reference> references_;
+  std::size_t referenced_size_ = 0;
 };
 
 // Lets the distribution layer replace atoms by references into its atom cache. For each atom
@@ -70,6 +100,10 @@ struct encode_options {
   // when the id fits in 32 bits, as OTP 25's term_to_binary does (and as a peer without
   // DFLAG_V4_NC needs). A port id above 32 bits is always V4_PORT_EXT.
   bool v4_ports = true;
+  // Binaries of at least this many bytes are not copied into the output but recorded as
+  // encode_buffer references (0: copy every binary). Meant for a writer that sends the
+  // pieces with scatter-gather I/O. Ignored when compressing.
+  std::size_t reference_binaries_from = 0;
 };
 
 // Appends the encoding of t to out.
