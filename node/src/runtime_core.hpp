@@ -90,9 +90,15 @@ struct runtime_core {
   // The live local process of `pid`, or null (mu held, shared is enough).
   std::shared_ptr<process_state> lookup(const etf::term& pid) const;
   std::shared_ptr<process_state> lookup_name(const etf::term& name) const;
+  // The same without taking a reference, for a message push under the (shared) lock: valid
+  // only while mu is held.
+  process_state* find(const etf::term& pid) const;
+  process_state* find_name(const etf::term& name) const;
 
   etf::term make_ref();
   std::error_code send(const etf::term& from, const etf::term& to, etf::term message);
+  // A message to the process registered locally as `name` (dropped when there is none).
+  void send_to_name(const etf::term& name, etf::term message);
 
   void kill_locked(const std::shared_ptr<process_state>& p, const etf::term& reason, effects& fx);
   void exit_signal_locked(const std::shared_ptr<process_state>& p, const etf::term& from,
