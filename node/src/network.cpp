@@ -28,7 +28,6 @@
 #include <edist/epmd/client.hpp>
 #include <edist/epmd/error.hpp>
 #include <edist/epmd/server.hpp>
-#include <edist/etf/encode.hpp>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -51,12 +50,6 @@ namespace {
 // connection handles both).
 dist::dist_flags our_flags(bool hidden) {
   return dist::advertised_flags(hidden ? dist::visibility::hidden : dist::visibility::visible);
-}
-
-// The send queue's accounting of a message before it is encoded, as dist::connection
-// estimates it: the payload without the atom cache (an upper bound) plus room for the control.
-std::size_t estimated_size(const dist::dist_message& m) {
-  return 256 + (m.payload ? etf::encoded_size(*m.payload, true) : 0);
 }
 
 // The lane of the connection's sender a message goes in. Signals of one sender keep their
@@ -155,7 +148,8 @@ class dist_peer final : public peer_connection,
   // strand.
   bool send(dist::dist_message message) override {
     const std::uint64_t key = order_key(message.control);
-    const std::size_t bytes = estimated_size(message);
+    // The connection's own accounting, computed once: drain_outbox() hands it over.
+    const std::size_t bytes = dist::estimated_size(message);
     // Queued here and handed over in batches: one post to the connection's strand carries
     // every message sent before it runs, instead of a post (an allocation and often a thread
     // wake-up) per message. Order is kept: one queue, drained in order, on the strand; what
@@ -237,7 +231,7 @@ class dist_peer final : public peer_connection,
     while (next_ < draining_.size()) {
       auto& o = draining_[next_];
       // The connection takes the message only on success: a refused one stays here, in order.
-      const auto ec = conn_->send(std::move(o.message), o.order_key);
+      const auto ec = conn_->send(std::move(o.message), o.order_key, o.bytes);
       if (ec == dist::errc::send_queue_full) {
         full = true;
         break;
@@ -323,7 +317,7 @@ class dist_peer final : public peer_connection,
   struct outgoing {
     dist::dist_message message;
     std::uint64_t order_key;
-    std::size_t bytes;  // estimated_size(message)
+    std::size_t bytes;  // dist::estimated_size(message)
   };
 
   std::weak_ptr<node> node_;
