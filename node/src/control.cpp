@@ -82,7 +82,7 @@ std::optional<dist::dist_message> to_control(remote_signal s, control_features f
   return std::nullopt;
 }
 
-incoming_control from_control(dist::dist_message m) {
+incoming_control from_control(dist::dist_message&& m) {
   incoming_control out;
   // The connection only hands over messages whose payload matches the operation; a message
   // built elsewhere may not, and is ignored like any other malformed one.

@@ -174,11 +174,11 @@ void node::set_dialer(dialer* d) {
   dialer_ = d;
 }
 
-void node::send_locked(peer& p, remote_signal s) {
+void node::send_locked(peer& p, remote_signal&& s) {
   if (auto m = to_control(std::move(s), p.features, net_kernel_pid_)) p.conn->send(std::move(*m));
 }
 
-bool node::route(const term& node_atom, remote_signal s) {
+bool node::route(const term& node_atom, remote_signal&& s) {
   const std::string_view peer_name = node_atom.atom_name();
   std::lock_guard lock(mu_);
   if (stopped_) return false;
@@ -191,7 +191,7 @@ bool node::route(const term& node_atom, remote_signal s) {
     }
     return true;
   }
-  if (dialer_ == nullptr || dist::check_node_names(name_, std::string(peer_name))) return false;
+  if (dialer_ == nullptr || dist::check_node_names(name_, peer_name)) return false;
   auto& p = peers_[std::string(peer_name)];
   p.queue.push_back(std::move(s));
   dialer_->dial(std::string(peer_name));
@@ -384,7 +384,7 @@ void node::on_connection_down(const std::string& peer_node, const peer_connectio
   runtime_->node_down(term::atom(peer_node), hidden);
 }
 
-void node::on_control(const term& peer_node, dist::dist_message message) {
+void node::on_control(const term& peer_node, dist::dist_message&& message) {
   auto in = from_control(std::move(message));
   switch (in.kind) {
     case incoming_control::what::signal:

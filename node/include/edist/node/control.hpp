@@ -10,9 +10,10 @@
 // wrong kind, a payload operation without its payload) yields nothing; nothing here throws on
 // input from the network.
 //
-// All functions are pure and thread-safe. They take their inputs by value so that a caller
-// handing over a signal or a message it no longer needs moves its terms instead of copying
-// them (a copy is a reference count increment per field).
+// All functions are pure and thread-safe. They take over the signal or message they convert
+// (by value or rvalue reference) and move its terms into the result instead of copying them
+// (a copy is a reference count increment per field); from_control leaves `message` moved
+// from.
 #pragma once
 
 #include <cstdint>
@@ -72,7 +73,7 @@ struct incoming_control {
 
 // What a control message (and its payload, when one came) means. Malformed or unsupported
 // messages come back as `ignored`.
-incoming_control from_control(dist::dist_message message);
+incoming_control from_control(dist::dist_message&& message);
 
 // SPAWN_REQUEST {29, ReqId, From, GroupLeader, {M, F, length(Args)}, Opts} + Args, with Opts
 // holding `link` and/or `monitor` as asked. `args` must be a proper list.

@@ -209,7 +209,7 @@ class node : public std::enable_shared_from_this<node> {
   // A control message from an established connection to `peer_node` (its name as an atom,
   // which the connection keeps: nothing per message depends on building it). Malformed or
   // unsupported messages are ignored (see control.hpp).
-  void on_control(const etf::term& peer_node, dist::dist_message message);
+  void on_control(const etf::term& peer_node, dist::dist_message&& message);
 
   // Ends every process with `shutdown`, closes every connection, forgets the dialer.
   void shutdown();
@@ -234,8 +234,9 @@ class node : public std::enable_shared_from_this<node> {
     std::map<etf::term, etf::term> pending_spawns;
   };
 
-  bool route(const etf::term& node_atom, remote_signal signal);
-  void send_locked(peer& p, remote_signal s);
+  // Both take the signal by rvalue reference: it is moved only once, into its message.
+  bool route(const etf::term& node_atom, remote_signal&& signal);
+  void send_locked(peer& p, remote_signal&& s);
   void start_services();
   void answer_spawn(const std::string& peer_node, const edist::node::spawn_request& request);
   void fail_spawn(const etf::term& requester, const etf::term& req_id, const etf::term& reason);
