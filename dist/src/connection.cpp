@@ -8,16 +8,9 @@
 
 namespace edist::dist {
 
-namespace {
-
-// The send queue's accounting before a message is encoded: the payload's size without the
-// atom cache (an upper bound) plus room for the control tuple. Once encoded, the exact size
-// replaces it.
-std::size_t estimate(const dist_message& m) {
+std::size_t estimated_size(const dist_message& m) {
   return 256 + (m.payload ? etf::encoded_size(*m.payload, true) : 0);
 }
-
-}  // namespace
 
 std::shared_ptr<connection> connection::create(std::unique_ptr<transport> tp, handshake_result peer,
                                                handler& h, connection_options opts,
@@ -50,13 +43,14 @@ void connection::start() {
   stream_->start();
 }
 
-std::error_code connection::send(dist_message&& m, std::uint64_t order_key) {
+std::error_code connection::send(dist_message&& m, std::uint64_t order_key,
+                                 std::size_t known_size) {
   if (closed_ || !stream_->is_open()) return errc::connection_closed;
   if (m.payload.has_value() != has_payload(m.control)) {
     throw std::invalid_argument(m.payload ? "dist_message: payload for an operation without one"
                                           : "dist_message: operation needs a payload");
   }
-  const std::size_t size = estimate(m);
+  const std::size_t size = known_size != 0 ? known_size : estimated_size(m);
   if (queued_ != 0 && queued_ + size > opts_.max_send_queue) {
     want_send_ready_ = true;
     return errc::send_queue_full;

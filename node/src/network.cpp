@@ -29,11 +29,12 @@
 #include <edist/epmd/client.hpp>
 #include <edist/epmd/error.hpp>
 #include <edist/epmd/server.hpp>
-#include <edist/etf/encode.hpp>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "completion_batch.hpp"
@@ -54,10 +55,39 @@ dist::dist_flags our_flags(bool hidden) {
   return dist::advertised_flags(hidden ? dist::visibility::hidden : dist::visibility::visible);
 }
 
-// The send queue's accounting of a message before it is encoded, as dist::connection
-// estimates it: the payload without the atom cache (an upper bound) plus room for the control.
-std::size_t estimated_size(const dist::dist_message& m) {
-  return 256 + (m.payload ? etf::encoded_size(*m.payload, true) : 0);
+// The lane of the connection's sender a message goes in. Signals of one sender keep their
+// order (one lane per sender); different senders' messages may interleave, as between BEAM
+// processes.
+std::uint64_t lane_of(const term& sender) {
+  if (sender.is_pid()) {
+    // Cheaper than hash() and as good: a lane shared by two senders only orders them more.
+    const auto& p = sender.as_pid();
+    return (std::uint64_t{p.serial} << 32) | p.id;
+  }
+  return sender.hash();
+}
+
+std::uint64_t order_key(const dist::control_message& m) {
+  return std::visit(
+      [](const auto& c) -> std::uint64_t {
+        using T = std::decay_t<decltype(c)>;
+        namespace ctrl = dist::ctrl;
+        if constexpr (std::is_same_v<T, ctrl::spawn_reply>) {
+          // In the lane of the pid it announces, so that the new process's exit or messages
+          // can never overtake it: until the reply, the requester does not know the pid they
+          // come from.
+          return lane_of(c.result.is_pid() ? c.result : c.req_id);
+        } else if constexpr (std::is_same_v<T, ctrl::send> || std::is_same_v<T, ctrl::node_link>) {
+          return 0;  // no sender
+        } else if constexpr (std::is_same_v<T, ctrl::monitor_p_exit> ||
+                             std::is_same_v<T, ctrl::payload_monitor_p_exit>) {
+          return lane_of(c.from_proc);
+        } else {
+          // SPAWN_REQUEST too: in its requester's lane, behind that process's earlier signals.
+          return lane_of(c.from);
+        }
+      },
+      m);
 }
 
 // Whether the calling thread runs the context behind `ex` (then it must never block): an
@@ -101,7 +131,11 @@ class dist_peer final : public peer_connection,
   using reporter = std::function<void(const std::string& peer, const std::string& what)>;
 
   dist_peer(std::weak_ptr<node> n, std::string peer, backlog_limits limits, reporter report)
-      : node_(std::move(n)), peer_(std::move(peer)), limits_(limits), report_(std::move(report)) {}
+      : node_(std::move(n)),
+        peer_(std::move(peer)),
+        peer_atom_(term::atom(peer_)),
+        limits_(limits),
+        report_(std::move(report)) {}
 
   void start(std::unique_ptr<dist::transport> tp, const dist::handshake_result& result,
              std::vector<std::uint8_t> leftover) {
@@ -113,27 +147,12 @@ class dist_peer final : public peer_connection,
     conn_->start();
   }
 
-  // Any thread (often under the node's lock: never blocks). The typed message is built here;
-  // the connection is touched on its strand.
-  bool send(const control_message& m) override {
-    dist::control_message typed;
-    if (dist::from_term(m.control, typed)) return false;
-    // Signals of one sender keep their order (one lane per sender); different senders'
-    // messages may interleave, as between BEAM processes.
-    // A SPAWN_REPLY goes in the lane of the pid it announces, so that the new process's
-    // exit or messages can never overtake it: until the reply, the requester does not know
-    // the pid they come from.
-    const bool is_spawn_reply =
-        m.control.is_tuple(5) && m.control[0] == term(op::spawn_reply) && m.control[4].is_pid();
-    // A SPAWN_REQUEST goes in its requester's lane, behind that process's earlier signals.
-    const bool is_spawn_request = m.control.is_tuple(6) && m.control[0] == term(op::spawn_request);
-    const std::uint64_t key = is_spawn_reply     ? static_cast<std::uint64_t>(m.control[4].hash())
-                              : is_spawn_request ? static_cast<std::uint64_t>(m.control[2].hash())
-                              : m.control.is_tuple() && m.control.tuple_size() > 1
-                                  ? static_cast<std::uint64_t>(m.control[1].hash())
-                                  : 0;
-    dist::dist_message message{std::move(typed), m.payload};
-    const std::size_t bytes = estimated_size(message);
+  // Any thread (often under the node's lock: never blocks). The connection is touched on its
+  // strand.
+  bool send(dist::dist_message message) override {
+    const std::uint64_t key = order_key(message.control);
+    // The connection's own accounting, computed once: drain_outbox() hands it over.
+    const std::size_t bytes = dist::estimated_size(message);
     // Queued here and handed over in batches: one post to the connection's strand carries
     // every message sent before it runs, instead of a post (an allocation and often a thread
     // wake-up) per message. Order is kept: one queue, drained in order, on the strand; what
@@ -224,7 +243,7 @@ class dist_peer final : public peer_connection,
     while (next_ < draining_.size()) {
       auto& o = draining_[next_];
       // The connection takes the message only on success: a refused one stays here, in order.
-      const auto ec = conn_->send(std::move(o.message), o.order_key);
+      const auto ec = conn_->send(std::move(o.message), o.order_key, o.bytes);
       if (ec == dist::errc::send_queue_full) {
         full = true;
         break;
@@ -267,8 +286,7 @@ class dist_peer final : public peer_connection,
     }
     auto n = node_.lock();
     if (!n) return;
-    const term control = dist::to_term(m.control);
-    n->on_control(peer_, control, m.payload ? &*m.payload : nullptr);
+    n->on_control(peer_atom_, std::move(m));
   }
 
   void on_messages_end() override {
@@ -321,11 +339,12 @@ class dist_peer final : public peer_connection,
   struct outgoing {
     dist::dist_message message;
     std::uint64_t order_key;
-    std::size_t bytes;  // estimated_size(message)
+    std::size_t bytes;  // dist::estimated_size(message)
   };
 
   std::weak_ptr<node> node_;
   std::string peer_;
+  term peer_atom_;  // peer_ as an atom, for every incoming message
   backlog_limits limits_;
   reporter report_;
   asio::any_io_executor executor_;

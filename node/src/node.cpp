@@ -174,26 +174,27 @@ void node::set_dialer(dialer* d) {
   dialer_ = d;
 }
 
-void node::send_locked(peer& p, const remote_signal& s) {
-  if (auto m = to_control(s, p.features, net_kernel_pid_)) p.conn->send(*m);
+void node::send_locked(peer& p, remote_signal&& s) {
+  if (auto m = to_control(std::move(s), p.features, net_kernel_pid_)) p.conn->send(std::move(*m));
 }
 
-bool node::route(const term& node_atom, remote_signal s) {
-  std::string peer_name(node_atom.atom_name());
+bool node::route(const term& node_atom, remote_signal&& s) {
+  const std::string_view peer_name = node_atom.atom_name();
   std::lock_guard lock(mu_);
   if (stopped_) return false;
   auto it = peers_.find(peer_name);
   if (it != peers_.end()) {
     if (it->second.up) {
-      send_locked(it->second, s);
+      send_locked(it->second, std::move(s));
     } else {
       it->second.queue.push_back(std::move(s));
     }
     return true;
   }
   if (dialer_ == nullptr || dist::check_node_names(name_, peer_name)) return false;
-  peers_[peer_name].queue.push_back(std::move(s));
-  dialer_->dial(peer_name);
+  auto& p = peers_[std::string(peer_name)];
+  p.queue.push_back(std::move(s));
+  dialer_->dial(std::string(peer_name));
   return true;
 }
 
@@ -327,7 +328,7 @@ void node::on_connection_up(const connection_info& info, std::shared_ptr<peer_co
       p.hidden = info.hidden;
       p.features = control_features::from_flags(info.flags);
       p.conn = std::move(conn);
-      for (const auto& s : p.queue) send_locked(p, s);
+      for (auto& s : p.queue) send_locked(p, std::move(s));
       p.queue.clear();
       waiters = std::move(p.waiters);
       p.waiters.clear();
@@ -383,29 +384,29 @@ void node::on_connection_down(const std::string& peer_node, const peer_connectio
   runtime_->node_down(term::atom(peer_node), hidden);
 }
 
-void node::on_control(const std::string& peer_node, const term& control, const term* payload) {
-  const auto in = from_control(control, payload);
+void node::on_control(const term& peer_node, dist::dist_message&& message) {
+  auto in = from_control(std::move(message));
   switch (in.kind) {
     case incoming_control::what::signal:
-      runtime_->deliver(term::atom(peer_node), in.signal);
+      runtime_->deliver(peer_node, std::move(in.signal));
       return;
     case incoming_control::what::spawn_request:
-      answer_spawn(peer_node, in.spawn);
+      answer_spawn(std::string(peer_node.atom_name()), in.spawn);
       return;
     case incoming_control::what::spawn_reply: {
+      const auto& r = in.reply;
       {
         // Only an answer to a request we sent counts; the rest is a confused peer.
         std::lock_guard lock(mu_);
-        auto it = peers_.find(peer_node);
+        auto it = peers_.find(peer_node.atom_name());
         if (it == peers_.end()) return;
-        auto p = it->second.pending_spawns.find(in.reply.req_id);
-        if (p == it->second.pending_spawns.end() || !(p->second == in.reply.to)) return;
+        auto p = it->second.pending_spawns.find(r.req_id);
+        if (p == it->second.pending_spawns.end() || !(p->second == r.to)) return;
         it->second.pending_spawns.erase(p);
       }
-      const auto& r = in.reply;
-      runtime_->spawn_reply(term::atom(peer_node), r.to, r.req_id,
-                            (r.flags & spawn_flag::link) != 0, (r.flags & spawn_flag::monitor) != 0,
-                            r.result);
+      runtime_->spawn_reply(peer_node, r.to, r.req_id,
+                            (r.flags & dist::ctrl::spawn_reply::flag_link) != 0,
+                            (r.flags & dist::ctrl::spawn_reply::flag_monitor) != 0, r.result);
       return;
     }
     case incoming_control::what::ignored:
@@ -426,10 +427,10 @@ void node::answer_spawn(const std::string& peer_node, const edist::node::spawn_r
   } else {
     d = rpc::erpc_spawn(*runtime_, rpc_functions_, {r.req_id, r.from, r.mfa, r.args});
   }
-  int flags = 0;
+  std::uint32_t flags = 0;
   if (d.job) {
-    if (r.link) flags |= spawn_flag::link;
-    if (r.monitor) flags |= spawn_flag::monitor;
+    if (r.link) flags |= dist::ctrl::spawn_reply::flag_link;
+    if (r.monitor) flags |= dist::ctrl::spawn_reply::flag_monitor;
   }
   {
     std::lock_guard lock(mu_);
@@ -474,21 +475,23 @@ term node::request_spawn(const process& requester, const std::string& peer_node,
   auto message = spawn_request_message(req_id, from, io_sink_pid_, module, function, args,
                                        options.link, options.monitor);
   std::weak_ptr<node> weak = weak_from_this();
-  connect(peer_node, [weak, peer_node, message, from, req_id](std::error_code ec) {
+  connect(peer_node, [weak, peer_node, message = std::move(message), from,
+                      req_id](std::error_code ec) mutable {
     auto self = weak.lock();
     if (!self) return;
     if (ec) {
       self->fail_spawn(from, req_id, term::atom("noconnection"));
       return;
     }
-    self->send_spawn_request(peer_node, message);
+    self->send_spawn_request(peer_node, std::move(message));
   });
   return req_id;
 }
 
-void node::send_spawn_request(const std::string& peer_node, const control_message& message) {
-  const term& req_id = message.control[1];
-  const term& from = message.control[2];
+void node::send_spawn_request(const std::string& peer_node, dist::dist_message message) {
+  const auto& request = std::get<dist::ctrl::spawn_request>(message.control);
+  const term req_id = request.req_id;
+  const term from = request.from;
   term error;
   {
     std::lock_guard lock(mu_);
@@ -499,7 +502,7 @@ void node::send_spawn_request(const std::string& peer_node, const control_messag
       error = term::atom("notsup");
     } else {
       it->second.pending_spawns[req_id] = from;
-      it->second.conn->send(message);
+      it->second.conn->send(std::move(message));
       return;
     }
   }

@@ -57,6 +57,24 @@ std::shared_ptr<process_state> runtime_core::lookup_name(const term& name) const
   return it == names.end() ? nullptr : it->second;
 }
 
+process_state* runtime_core::find(const term& pid) const {
+  if (!pid.is_pid()) return nullptr;
+  const auto& f = pid.as_pid();
+  if (f.creation != creation || !is_this_node(f.node)) return nullptr;
+  auto it = procs.find(key_of(f.id, f.serial));
+  return it == procs.end() ? nullptr : it->second.get();
+}
+
+process_state* runtime_core::find_name(const term& name) const {
+  auto it = names.find(name);
+  return it == names.end() ? nullptr : it->second.get();
+}
+
+void runtime_core::send_to_name(const term& name, term message) {
+  std::shared_lock lock(mu);
+  if (auto* p = find_name(name)) p->box->push(std::move(message));
+}
+
 term runtime_core::make_ref() {
   const std::uint64_t n = next_ref.fetch_add(1, std::memory_order_relaxed);
   // BEAM keeps the first word to 18 bits; doing the same keeps our refs printable and
@@ -75,7 +93,7 @@ std::error_code runtime_core::send(const term& from, const term& to, term messag
       const auto& f = to.as_pid();
       if (is_this_node(f.node)) {
         std::shared_lock lock(mu);
-        if (auto p = lookup(to)) p->box->push(std::move(message));
+        if (auto* p = find(to)) p->box->push(std::move(message));
         return {};
       }
       dest_node = f.node;
@@ -84,8 +102,8 @@ std::error_code runtime_core::send(const term& from, const term& to, term messag
     }
     case etf::kind::atom: {
       std::shared_lock lock(mu);
-      auto p = lookup_name(to);
-      if (!p) return make_error_code(errc::not_registered);
+      auto* p = find_name(to);
+      if (p == nullptr) return make_error_code(errc::not_registered);
       p->box->push(std::move(message));
       return {};
     }
@@ -94,8 +112,7 @@ std::error_code runtime_core::send(const term& from, const term& to, term messag
         return make_error_code(errc::invalid_target);
       }
       if (is_this_node(to[1])) {
-        std::shared_lock lock(mu);
-        if (auto p = lookup_name(to[0])) p->box->push(std::move(message));
+        send_to_name(to[0], std::move(message));
         return {};
       }
       dest_node = to[1];
@@ -508,20 +525,20 @@ void runtime::spawn_reply(const term& from_node, const term& requester, const te
   }
 }
 
-void runtime::deliver(const term& from_node, const remote_signal& s) {
+void runtime::deliver(const term& from_node, remote_signal s) {
   auto& c = *core_;
   // A peer may only speak for its own processes.
   if (s.from.is_pid() && !(s.from.as_pid().node == from_node)) return;
   switch (s.kind) {
     case signal_kind::send:
-      if (s.to.is_pid() && is_local(s.to)) c.send(s.from, s.to, s.payload);
+      if (s.to.is_pid() && is_local(s.to)) c.send(s.from, s.to, std::move(s.payload));
       return;
     case signal_kind::reg_send:
-      if (s.to.is_atom()) c.send(s.from, term::tuple({s.to, c.node}), s.payload);
+      if (s.to.is_atom()) c.send_to_name(s.to, std::move(s.payload));
       return;
     case signal_kind::alias_send:
       if (s.to.is_reference() && c.is_this_node(s.to.as_reference().node)) {
-        c.send(s.from, s.to, s.payload);
+        c.send(s.from, s.to, std::move(s.payload));
       }
       return;
     default:

@@ -5,8 +5,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <edist/etf/term.hpp>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -63,6 +65,15 @@ struct atoms {
       undefined, shutdown;
 };
 
+// Registered names are atoms, looked up for every message sent to a name: hashing the atom's
+// text directly costs a fraction of term::hash(), which walks any term. Consistent with
+// term equality (equal atoms have equal text).
+struct name_hash {
+  std::size_t operator()(const etf::term& name) const noexcept {
+    return name.is_atom() ? std::hash<std::string_view>{}(name.atom_name()) : name.hash();
+  }
+};
+
 struct runtime_core {
   boost::asio::any_io_executor executor;
   etf::term node;
@@ -76,7 +87,7 @@ struct runtime_core {
   mutable std::shared_mutex mu;
   bool stopped = false;
   std::unordered_map<std::uint64_t, std::shared_ptr<process_state>> procs;
-  std::unordered_map<etf::term, std::shared_ptr<process_state>> names;
+  std::unordered_map<etf::term, std::shared_ptr<process_state>, name_hash> names;
   std::unordered_map<etf::term, std::shared_ptr<process_state>> aliases;
 
   mutable std::shared_mutex gateway_mu;
@@ -90,9 +101,15 @@ struct runtime_core {
   // The live local process of `pid`, or null (mu held, shared is enough).
   std::shared_ptr<process_state> lookup(const etf::term& pid) const;
   std::shared_ptr<process_state> lookup_name(const etf::term& name) const;
+  // The same without taking a reference, for a message push under the (shared) lock: valid
+  // only while mu is held.
+  process_state* find(const etf::term& pid) const;
+  process_state* find_name(const etf::term& name) const;
 
   etf::term make_ref();
   std::error_code send(const etf::term& from, const etf::term& to, etf::term message);
+  // A message to the process registered locally as `name` (dropped when there is none).
+  void send_to_name(const etf::term& name, etf::term message);
 
   void kill_locked(const std::shared_ptr<process_state>& p, const etf::term& reason, effects& fx);
   void exit_signal_locked(const std::shared_ptr<process_state>& p, const etf::term& from,

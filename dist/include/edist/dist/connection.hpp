@@ -56,6 +56,11 @@ struct connection_options {
   std::size_t write_high_water = 256 * 1024;
 };
 
+// The send queue's accounting of a message before it is encoded: the payload's size without
+// the atom cache (an upper bound) plus room for the control tuple. Once encoded, the exact
+// size replaces it.
+std::size_t estimated_size(const dist_message& m);
+
 class connection : public std::enable_shared_from_this<connection> {
  public:
   class handler {
@@ -89,7 +94,10 @@ class connection : public std::enable_shared_from_this<connection> {
   // Queues m, taking it only on success: on an error m is left as it was, so the caller can
   // keep it. errc::send_queue_full (retry after on_send_ready), errc::connection_closed.
   // Throws std::invalid_argument when m.payload does not match has_payload(m.control).
-  std::error_code send(dist_message&& m, std::uint64_t order_key = 0);
+  // `estimated_size`: estimated_size(m) when the caller has computed it already (it walks the
+  // whole payload), else 0.
+  std::error_code send(dist_message&& m, std::uint64_t order_key = 0,
+                       std::size_t estimated_size = 0);
 
   void close();
   // Stops all traffic without closing (a hung node, for tests).

@@ -1,61 +1,29 @@
-// Translation between the distribution protocol's control messages (tuples with an operation
-// code, plus an optional payload term) and the node layer's remote_signal.
+// Translation between the node layer's remote_signal and the distribution protocol's typed
+// control messages (edist/dist/control_message.hpp, which owns the operation codes and the
+// wire tuples). The node never builds or parses a control tuple itself: the connection
+// decodes the tuple into a dist::control_message and encodes one back.
 //
 // Outgoing: the form depends on the flags negotiated with the peer (EXIT_PAYLOAD selects the
 // PAYLOAD_* forms, SEND_SENDER selects SEND_SENDER for pid sends, ALIAS is needed for
 // alias sends). Incoming: every form OTP 25-27 sends for these signals is accepted, including
-// the trace-token (_TT) variants, whose token is ignored. Anything malformed yields nothing;
-// nothing here throws on input from the network.
+// the trace-token (_TT) variants, whose token is ignored. Anything malformed (a field of the
+// wrong kind, a payload operation without its payload) yields nothing; nothing here throws on
+// input from the network.
 //
-// All functions are pure and thread-safe.
+// All functions are pure and thread-safe. They take over the signal or message they convert
+// (by value or rvalue reference) and move its terms into the result instead of copying them
+// (a copy is a reference count increment per field); from_control leaves `message` moved
+// from.
 #pragma once
 
 #include <cstdint>
+#include <edist/dist/control_message.hpp>
 #include <edist/etf/term.hpp>
 #include <optional>
 
 #include "edist/node/signal.hpp"
 
 namespace edist::node {
-
-namespace op {
-inline constexpr int link = 1;
-inline constexpr int send = 2;
-inline constexpr int exit = 3;
-inline constexpr int unlink = 4;  // obsolete since OTP 26
-inline constexpr int reg_send = 6;
-inline constexpr int group_leader = 7;
-inline constexpr int exit2 = 8;
-inline constexpr int send_tt = 12;
-inline constexpr int exit_tt = 13;
-inline constexpr int reg_send_tt = 16;
-inline constexpr int exit2_tt = 18;
-inline constexpr int monitor_p = 19;
-inline constexpr int demonitor_p = 20;
-inline constexpr int monitor_p_exit = 21;
-inline constexpr int send_sender = 22;
-inline constexpr int send_sender_tt = 23;
-inline constexpr int payload_exit = 24;
-inline constexpr int payload_exit_tt = 25;
-inline constexpr int payload_exit2 = 26;
-inline constexpr int payload_exit2_tt = 27;
-inline constexpr int payload_monitor_p_exit = 28;
-inline constexpr int spawn_request = 29;
-inline constexpr int spawn_request_tt = 30;
-inline constexpr int spawn_reply = 31;
-inline constexpr int spawn_reply_tt = 32;
-inline constexpr int alias_send = 33;
-inline constexpr int alias_send_tt = 34;
-inline constexpr int unlink_id = 35;
-inline constexpr int unlink_id_ack = 36;
-}  // namespace op
-
-// One control message ready for the connection: the control tuple and, for the operations
-// that carry one, the payload term.
-struct control_message {
-  etf::term control;
-  std::optional<etf::term> payload;
-};
 
 // The capability bits of the distribution flags that change how signals are written.
 struct control_features {
@@ -73,8 +41,8 @@ struct control_features {
 // The control message for a signal. `anonymous_from` stands in for a missing sender where the
 // protocol demands a pid (REG_SEND, ALIAS_SEND). Empty when the peer cannot receive the signal
 // (an alias send to a peer without ALIAS) or when the signal is malformed.
-std::optional<control_message> to_control(const remote_signal& signal, control_features features,
-                                          const etf::term& anonymous_from);
+std::optional<dist::dist_message> to_control(remote_signal signal, control_features features,
+                                             const etf::term& anonymous_from);
 
 // A SPAWN_REQUEST, which the node answers itself (see node.hpp). Every request that names a
 // requester pid comes out as a spawn_request, even a malformed one, so that the node can
@@ -93,43 +61,31 @@ struct spawn_request {
   bool bad_options = false;
 };
 
-// SPAWN_REPLY flags.
-namespace spawn_flag {
-inline constexpr int link = 1;
-inline constexpr int monitor = 2;
-}  // namespace spawn_flag
-
-// A SPAWN_REPLY: the answer to a spawn request this node sent.
-struct incoming_spawn_reply {
-  etf::term req_id;  // a reference
-  etf::term to;      // the requesting pid
-  int flags = 0;     // spawn_flag bits set up by the spawning node
-  etf::term result;  // the new pid, or an error atom
-};
-
 // What an incoming control message means.
 struct incoming_control {
   enum class what { signal, spawn_request, spawn_reply, ignored } kind = what::ignored;
   remote_signal signal;
   spawn_request spawn;
-  incoming_spawn_reply reply;
+  // The answer to a spawn request this node sent: flags hold only
+  // dist::ctrl::spawn_reply::flag_link and flag_monitor.
+  dist::ctrl::spawn_reply reply;
 };
 
-// Parses a control message (`payload` null when none came). Malformed or unsupported messages
-// come back as `ignored`.
-incoming_control from_control(const etf::term& control, const etf::term* payload);
+// What a control message (and its payload, when one came) means. Malformed or unsupported
+// messages come back as `ignored`.
+incoming_control from_control(dist::dist_message&& message);
 
 // SPAWN_REQUEST {29, ReqId, From, GroupLeader, {M, F, length(Args)}, Opts} + Args, with Opts
-// holding `link` and/or `monitor` as asked.
-control_message spawn_request_message(const etf::term& req_id, const etf::term& from,
-                                      const etf::term& group_leader, const etf::term& module,
-                                      const etf::term& function, const etf::term& args, bool link,
-                                      bool monitor);
+// holding `link` and/or `monitor` as asked. `args` must be a proper list.
+dist::dist_message spawn_request_message(const etf::term& req_id, const etf::term& from,
+                                         const etf::term& group_leader, const etf::term& module,
+                                         const etf::term& function, const etf::term& args,
+                                         bool link, bool monitor);
 
 // SPAWN_REPLY {31, ReqId, To, Flags, Result}: the answer to a spawn request. An error reply
-// carries flags 0 and the error atom; a success carries the spawn_flag bits that were set up
-// and the new pid.
-control_message spawn_reply(const etf::term& req_id, const etf::term& to, const etf::term& result,
-                            int flags = 0);
+// carries flags 0 and the error atom; a success carries the dist::ctrl::spawn_reply flag bits
+// that were set up and the new pid.
+dist::dist_message spawn_reply(const etf::term& req_id, const etf::term& to,
+                               const etf::term& result, std::uint32_t flags = 0);
 
 }  // namespace edist::node

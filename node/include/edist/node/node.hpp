@@ -53,9 +53,9 @@ class server;
 class peer_connection {
  public:
   virtual ~peer_connection() = default;
-  // Queues a control message (and payload) for writing; never blocks on the network and never
-  // calls back into the node. False when the connection is already closed.
-  virtual bool send(const control_message& message) = 0;
+  // Queues a control message (and payload) for writing, taking it over; never blocks on the
+  // network and never calls back into the node. False when the connection is already closed.
+  virtual bool send(dist::dist_message message) = 0;
   // Closes the connection; the connection layer then reports on_connection_down().
   virtual void close() = 0;
 };
@@ -206,8 +206,10 @@ class node : public std::enable_shared_from_this<node> {
   // replaced (simultaneous connect, `alive` answered true) is ignored.
   void on_connection_down(const std::string& peer_node, const peer_connection& conn,
                           std::error_code ec);
-  // A control message from an established connection (payload null when none).
-  void on_control(const std::string& peer_node, const etf::term& control, const etf::term* payload);
+  // A control message from an established connection to `peer_node` (its name as an atom,
+  // which the connection keeps: nothing per message depends on building it). Malformed or
+  // unsupported messages are ignored (see control.hpp).
+  void on_control(const etf::term& peer_node, dist::dist_message&& message);
 
   // Ends every process with `shutdown`, closes every connection, forgets the dialer.
   void shutdown();
@@ -232,12 +234,13 @@ class node : public std::enable_shared_from_this<node> {
     std::map<etf::term, etf::term> pending_spawns;
   };
 
-  bool route(const etf::term& node_atom, remote_signal signal);
-  void send_locked(peer& p, const remote_signal& s);
+  // Both take the signal by rvalue reference: it is moved only once, into its message.
+  bool route(const etf::term& node_atom, remote_signal&& signal);
+  void send_locked(peer& p, remote_signal&& s);
   void start_services();
   void answer_spawn(const std::string& peer_node, const edist::node::spawn_request& request);
   void fail_spawn(const etf::term& requester, const etf::term& req_id, const etf::term& reason);
-  void send_spawn_request(const std::string& peer_node, const control_message& message);
+  void send_spawn_request(const std::string& peer_node, dist::dist_message message);
 
   std::shared_ptr<runtime> runtime_;
   node_options options_;
@@ -251,7 +254,8 @@ class node : public std::enable_shared_from_this<node> {
   mutable std::mutex mu_;
   std::string cookie_;
   std::map<std::string, std::string> peer_cookies_;
-  std::map<std::string, peer> peers_;
+  // Transparent: route() finds a peer by the node atom's text without building a string.
+  std::map<std::string, peer, std::less<>> peers_;
   dialer* dialer_ = nullptr;
   bool shutting_down_ = false;
   bool stopped_ = false;

@@ -103,7 +103,9 @@ class runtime : public std::enable_shared_from_this<runtime> {
   // ---- From the node object ----------------------------------------------------------------
   // A signal that arrived from `from_node`. Malformed signals (wrong term kinds) are ignored;
   // a misbehaving peer cannot disturb processes it has no link or monitor with.
-  void deliver(const etf::term& from_node, const remote_signal& signal);
+  // Taken by value: the node hands over the signal it decoded, and the message moves on into
+  // the mailbox without a copy.
+  void deliver(const etf::term& from_node, remote_signal signal);
   // A SPAWN_REPLY from `from_node` to the local `requester` for request `req_id` (a reference):
   // `result` is the new pid (then `link`/`monitor` say which of the requested link and
   // monitor, whose reference is req_id, the spawning node has set up on its side) or an error
