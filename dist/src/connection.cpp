@@ -55,12 +55,50 @@ std::error_code connection::send(dist_message&& m, std::uint64_t order_key,
     want_send_ready_ = true;
     return errc::send_queue_full;
   }
+  if (turns_.empty() && !pumping_ && stream_->queued_bytes() < opts_.write_high_water) {
+    // Nothing waits in any lane and the transport has room: the message goes out now, in
+    // order, without a lane (a map entry and a queue per message). Only the rest of a
+    // fragmented one needs its lane, to interleave with other senders' messages.
+    auto out = spare_message();
+    encoder_.encode(m, *out);
+    queued_ += out->remaining();
+    std::size_t released = 0;
+    if (!send_packet(*out, released)) return {};
+    if (out->done()) {
+      spare_.push_back(std::move(out));
+    } else {
+      lanes_[order_key].current = std::move(out);
+      turns_.push_back(order_key);
+      pump();
+    }
+    after_dequeue(released);
+    return {};
+  }
   lane& l = lanes_[order_key];
   if (l.waiting.empty() && !l.current) turns_.push_back(order_key);
   l.waiting.emplace_back(std::move(m), size);
   queued_ += size;
   pump();
   return {};
+}
+
+std::unique_ptr<outgoing_message> connection::spare_message() {
+  if (spare_.empty()) return std::make_unique<outgoing_message>();
+  auto out = std::move(spare_.back());
+  spare_.pop_back();
+  return out;
+}
+
+bool connection::send_packet(outgoing_message& out, std::size_t& released) {
+  const auto parts = out.next_packet();
+  for (auto part : parts) released += part.size();
+  // The stream writes large parts from the message's own buffers and binaries.
+  if (auto ec = stream_->send_parts(parts, out.owner()); ec) {
+    close_detail_ = "sending: " + ec.message();
+    stream_->close(ec);
+    return false;
+  }
+  return true;
 }
 
 void connection::close() {
@@ -92,25 +130,13 @@ void connection::pump() {
     if (!l.current) {
       // Encode only now, when its first packet is about to go out: the atom cache entries a
       // message creates must reach the peer before any message encoded after it.
-      if (!spare_.empty()) {
-        l.current = std::move(spare_.back());
-        spare_.pop_back();
-      } else {
-        l.current = std::make_unique<outgoing_message>();
-      }
+      l.current = spare_message();
       auto [msg, size] = std::move(l.waiting.front());
       l.waiting.pop_front();
       encoder_.encode(msg, *l.current);
       queued_ = queued_ - std::min(queued_, size) + l.current->remaining();
     }
-    const auto parts = l.current->next_packet();
-    for (auto part : parts) released += part.size();
-    // The stream writes large parts from the message's own buffers and binaries.
-    if (auto ec = stream_->send_parts(parts, l.current->owner()); ec) {
-      close_detail_ = "sending: " + ec.message();
-      stream_->close(ec);
-      break;
-    }
+    if (!send_packet(*l.current, released)) break;
     if (l.current->done()) {
       spare_.push_back(std::move(l.current));
       if (l.waiting.empty()) {

@@ -116,9 +116,18 @@ bool mailbox::push(term message) {
     }
   }
   queue_.push_back(std::move(message));
-  const bool wake = blocked_ > 0;
+  const bool wake_blocked = blocked_ > 0;
+  std::function<void()> wake_consumer = std::exchange(wake_, nullptr);
   lock.unlock();
-  if (wake) cv_.notify_all();
+  if (wake_blocked) cv_.notify_all();
+  if (wake_consumer) wake_consumer();
+  return true;
+}
+
+bool mailbox::notify_when_ready(std::function<void()>& wake) {
+  std::lock_guard lock(mu_);
+  if (closed_ || !queue_.empty()) return false;
+  wake_ = std::move(wake);
   return true;
 }
 
@@ -210,8 +219,10 @@ void mailbox::close() {
   auto waiters = std::move(waiters_);
   waiters_.clear();
   for (auto& w : waiters) w->complete(make_error_code(errc::process_exited), term());
+  std::function<void()> wake_consumer = std::exchange(wake_, nullptr);
   lock.unlock();
   cv_.notify_all();
+  if (wake_consumer) wake_consumer();
 }
 
 bool mailbox::closed() const {

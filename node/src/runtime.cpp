@@ -1,8 +1,12 @@
 #include "edist/node/runtime.hpp"
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/strand.hpp>
 #include <exception>
+#include <functional>
 #include <mutex>
 
 #include "completion_batch.hpp"
@@ -276,13 +280,17 @@ struct actor_runner : std::enable_shared_from_this<actor_runner> {
   runtime::message_handler on_message;
   runtime::exit_handler on_exit;
   asio::strand<asio::any_io_executor> strand;
+  // Keeps the executor's context running (outstanding work) while the actor lives, as a
+  // pending receive would: run() must not return under an actor waiting for messages.
+  asio::any_io_executor alive_work;
 
   actor_runner(process p, runtime::message_handler m, runtime::exit_handler e,
                asio::any_io_executor ex)
       : self(std::move(p)),
         on_message(std::move(m)),
         on_exit(std::move(e)),
-        strand(asio::make_strand(std::move(ex))) {}
+        strand(asio::make_strand(ex)),
+        alive_work(asio::prefer(std::move(ex), asio::execution::outstanding_work.tracked)) {}
 
   void deliver(const term& msg) {
     try {
@@ -294,44 +302,51 @@ struct actor_runner : std::enable_shared_from_this<actor_runner> {
     }
   }
 
-  void arm() {
-    self.mailbox_ptr()->async_wait(
-        {}, std::nullopt, strand,
-        asio::bind_executor(strand, [r = shared_from_this()](std::error_code ec, term msg) {
-          r->handle(ec, std::move(msg));
-        }));
+  // Waits for the next message (or the end of the process) without an asynchronous receive:
+  // the mailbox calls back the push or close that ends the wait, which schedules a turn.
+  void wait_for_message() {
+    std::function<void()> wake = [r = shared_from_this()] { r->schedule_turn(); };
+    if (!self.mailbox_ptr()->notify_when_ready(wake)) schedule_turn();
   }
 
-  // Messages an actor handles per turn when more are queued: they are taken without waiting,
-  // which saves an asynchronous wait (a completion and a post) per message under load, and
-  // the bound lets the other actors sharing the threads take their turn.
+  // On the strand, never inside the caller: posted, or, inside a completion batch (the read
+  // that brought the message, another actor's turn), run when that work is over.
+  void schedule_turn() {
+    asio::any_completion_handler<void()> turn = [r = shared_from_this()] { r->take_turn(); };
+    if (!completion_batch::defer(strand, turn)) asio::post(strand, std::move(turn));
+  }
+
+  // Messages an actor handles per turn when more are queued: the bound lets the other actors
+  // sharing the threads take their turn.
   static constexpr int batch = 64;
 
-  void handle(std::error_code ec, term msg) {
+  void take_turn() {
     // What this turn causes (other actors' turns, this one's next turn, a connection's send)
     // runs on this thread when the turn is over, instead of being posted to another.
     completion_batch turn_work;
-    take_turn(ec, std::move(msg));
+    bool ended = false;
+    for (int n = 0; n < batch; ++n) {
+      auto next = self.mailbox_ptr()->try_receive([](const term&) { return true; });
+      if (!next) {
+        ended = next.error == errc::process_exited;
+        break;
+      }
+      deliver(*next);
+      if (!self.alive()) {
+        ended = true;
+        break;
+      }
+    }
+    if (ended || !self.alive()) {
+      if (on_exit) {
+        auto reason = self.exit_reason();
+        on_exit(reason ? *reason : term::atom("normal"));
+      }
+      alive_work = asio::any_io_executor();
+    } else {
+      wait_for_message();
+    }
     turn_work.finish();
-  }
-
-  void take_turn(std::error_code ec, term msg) {
-    if (!ec) {
-      deliver(msg);
-      for (int n = 1; n < batch && self.alive(); ++n) {
-        auto next = self.mailbox_ptr()->try_receive([](const term&) { return true; });
-        if (!next) break;
-        deliver(*next);
-      }
-      if (self.alive()) {
-        arm();
-        return;
-      }
-    }
-    if (on_exit) {
-      auto reason = self.exit_reason();
-      on_exit(reason ? *reason : term::atom("normal"));
-    }
   }
 };
 
@@ -402,7 +417,7 @@ term runtime::spawn_actor(message_handler on_message, exit_handler on_exit) {
   term pid = p.pid();
   auto runner = std::make_shared<detail::actor_runner>(std::move(p), std::move(on_message),
                                                        std::move(on_exit), core_->executor);
-  runner->arm();
+  runner->wait_for_message();
   return pid;
 }
 

@@ -126,6 +126,10 @@ class connection : public std::enable_shared_from_this<connection> {
              connection_options opts, std::vector<std::uint8_t> leftover);
   void pump();
   void after_dequeue(std::size_t bytes);
+  std::unique_ptr<outgoing_message> spare_message();
+  // Hands out's next packet to the stream, adding its size to `released`; false (the stream
+  // closed) when it could not.
+  bool send_packet(outgoing_message& out, std::size_t& released);
 
   handshake_result peer_;
   handler& handler_;

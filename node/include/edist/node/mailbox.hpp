@@ -128,6 +128,14 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
                   boost::asio::any_io_executor fallback,
                   boost::asio::any_completion_handler<receive_signature> handler);
 
+  // For a consumer that takes messages with try_receive (the actor runner): `wake` is called
+  // once, with no lock held, by the push() or close() that makes a message available or closes
+  // the mailbox; never inside this call. Returns false, leaving `wake` unused, when a message
+  // is queued or the mailbox is closed already (go on at once). One such wait at a time;
+  // asynchronous waits of async_wait() are served first. Cheaper than async_wait(): nothing
+  // is allocated when `wake` is small (a lambda holding one shared_ptr).
+  bool notify_when_ready(std::function<void()>& wake);
+
   // Removes every queued message the predicate accepts; returns how many.
   template <class Pred>
   requires std::predicate<Pred&, const etf::term&> std::size_t remove_if(Pred&& pred) {
@@ -150,7 +158,8 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
   std::condition_variable cv_;
   detail::term_ring queue_;
   std::vector<std::shared_ptr<detail::async_waiter>> waiters_;
-  std::size_t blocked_ = 0;  // threads inside a blocking receive
+  std::size_t blocked_ = 0;     // threads inside a blocking receive
+  std::function<void()> wake_;  // notify_when_ready()'s, until a push or close takes it
   bool closed_ = false;
 };
 
