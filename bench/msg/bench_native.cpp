@@ -148,10 +148,14 @@ struct edist_peer_run {
   term echo, sink;
   pid_t peer_pid;
 
+  // {Self, {hello, 42, <<"abc">>}}: what echo answers with {echo, Msg}.
+  term echo_request() const {
+    return term::tuple({self.pid(), term::tuple({atom("hello"), term::integer(std::int64_t{42}),
+                                                 term::binary("abc")})});
+  }
+
   double round_trips(int rounds) {
-    const term msg = term::tuple(
-        {self.pid(),
-         term::tuple({atom("hello"), term::integer(std::int64_t{42}), term::binary("abc")})});
+    const term msg = echo_request();
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < rounds; ++i) {
       self.send(echo, msg);
@@ -167,9 +171,7 @@ struct edist_peer_run {
     asio::co_spawn(
         driver.executor(),
         [&]() -> asio::awaitable<void> {
-          const term msg = term::tuple(
-              {self.pid(),
-               term::tuple({atom("hello"), term::integer(std::int64_t{42}), term::binary("abc")})});
+          const term msg = echo_request();
           const auto start = std::chrono::steady_clock::now();
           for (int i = 0; i < rounds; ++i) {
             self.send(echo, msg);

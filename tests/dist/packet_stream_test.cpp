@@ -65,6 +65,19 @@ struct recorder : packet_stream::handler {
   void on_closed(std::error_code ec) override { closed.push_back(ec); }
 };
 
+// Two started streams over a connected socket pair, each with its recorder.
+struct stream_pair {
+  explicit stream_pair(asio::io_context& io) {
+    auto sockets = socket_pair(io);
+    a = packet_stream::create(tcp_transport::make(std::move(sockets.first)), ra);
+    b = packet_stream::create(tcp_transport::make(std::move(sockets.second)), rb);
+    a->start();
+    b->start();
+  }
+  recorder ra, rb;
+  std::shared_ptr<packet_stream> a, b;
+};
+
 bytes frame(const bytes& body) {
   bytes out(4);
   std::uint8_t hdr[4];
@@ -244,73 +257,59 @@ TEST(PacketStream, PeerCloseAndOversizedFrames) {
 
 TEST(PacketStream, LargePacketsBothWays) {
   asio::io_context io;
-  auto sockets = socket_pair(io);
-  tcp::socket& a = sockets.first;
-  tcp::socket& b = sockets.second;
-  recorder ra, rb;
-  auto sa = packet_stream::create(tcp_transport::make(std::move(a)), ra);
-  auto sb = packet_stream::create(tcp_transport::make(std::move(b)), rb);
-  sa->start();
-  sb->start();
+  stream_pair p(io);
   bytes big(8 << 20);
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i * 31);
-  ASSERT_FALSE(sa->send(big));
-  ASSERT_FALSE(sa->send(bytes{7}));
-  ASSERT_FALSE(sb->send(big));
+  ASSERT_FALSE(p.a->send(big));
+  ASSERT_FALSE(p.a->send(bytes{7}));
+  ASSERT_FALSE(p.b->send(big));
   const auto t0 = std::chrono::steady_clock::now();
-  while ((ra.packets.size() < 1 || rb.packets.size() < 2) &&
+  while ((p.ra.packets.size() < 1 || p.rb.packets.size() < 2) &&
          std::chrono::steady_clock::now() - t0 < 10s) {
     io.run_one_for(100ms);
   }
-  ASSERT_EQ(rb.packets.size(), 2u);
-  EXPECT_EQ(rb.packets[0], big);
-  EXPECT_EQ(rb.packets[1], bytes{7});
-  ASSERT_EQ(ra.packets.size(), 1u);
-  EXPECT_EQ(ra.packets[0], big);
+  ASSERT_EQ(p.rb.packets.size(), 2u);
+  EXPECT_EQ(p.rb.packets[0], big);
+  EXPECT_EQ(p.rb.packets[1], bytes{7});
+  ASSERT_EQ(p.ra.packets.size(), 1u);
+  EXPECT_EQ(p.ra.packets[0], big);
 }
 
 TEST(PacketStream, LargePartsWithAnOwnerAreWrittenInPlaceAndReleasedAfterwards) {
   asio::io_context io;
-  auto sockets = socket_pair(io);
-  tcp::socket& a = sockets.first;
-  tcp::socket& b = sockets.second;
-  recorder ra, rb;
-  auto sa = packet_stream::create(tcp_transport::make(std::move(a)), ra);
-  auto sb = packet_stream::create(tcp_transport::make(std::move(b)), rb);
-  sa->start();
-  sb->start();
+  stream_pair p(io);
   auto big = std::make_shared<bytes>(300000);
   for (std::size_t i = 0; i < big->size(); ++i) (*big)[i] = static_cast<std::uint8_t>(i * 13);
   const bytes head = {1, 2, 3};
   const bytes small_tail(100, 0x55);
   const std::span<const std::uint8_t> view(*big);
-  ASSERT_FALSE(sa->send(bytes{9}));
+  ASSERT_FALSE(p.a->send(bytes{9}));
   const std::span<const std::uint8_t> parts[] = {head, view.subspan(0, 200000), small_tail,
                                                  view.subspan(200000)};
-  ASSERT_FALSE(sa->send_parts(parts, big));
-  ASSERT_FALSE(sa->send(bytes{10}));
-  EXPECT_EQ(sa->queued_bytes(), 4 + 1 + 4 + 3 + 300000 + 100 + 4 + 1);
+  ASSERT_FALSE(p.a->send_parts(parts, big));
+  ASSERT_FALSE(p.a->send(bytes{10}));
+  EXPECT_EQ(p.a->queued_bytes(), 4 + 1 + 4 + 3 + 300000 + 100 + 4 + 1);
   EXPECT_GT(big.use_count(), 1);  // the stream holds it: nothing is written inline
   const auto t0 = std::chrono::steady_clock::now();
-  while (rb.packets.size() < 3 && std::chrono::steady_clock::now() - t0 < 10s) {
+  while (p.rb.packets.size() < 3 && std::chrono::steady_clock::now() - t0 < 10s) {
     io.run_one_for(100ms);
   }
-  ASSERT_EQ(rb.packets.size(), 3u);
-  EXPECT_EQ(rb.packets[0], bytes{9});
+  ASSERT_EQ(p.rb.packets.size(), 3u);
+  EXPECT_EQ(p.rb.packets[0], bytes{9});
   bytes expected = head;
   expected.insert(expected.end(), big->begin(), big->begin() + 200000);
   expected.insert(expected.end(), small_tail.begin(), small_tail.end());
   expected.insert(expected.end(), big->begin() + 200000, big->end());
-  EXPECT_EQ(rb.packets[1], expected);
-  EXPECT_EQ(rb.packets[2], bytes{10});
-  for (int i = 0; i < 10 && sa->queued_bytes() != 0; ++i) io.run_one_for(50ms);
-  EXPECT_EQ(sa->queued_bytes(), 0u);
+  EXPECT_EQ(p.rb.packets[1], expected);
+  EXPECT_EQ(p.rb.packets[2], bytes{10});
+  for (int i = 0; i < 10 && p.a->queued_bytes() != 0; ++i) io.run_one_for(50ms);
+  EXPECT_EQ(p.a->queued_bytes(), 0u);
   EXPECT_EQ(big.use_count(), 1);  // released once written
 
   // Closing releases the owners of what was never written.
-  ASSERT_FALSE(sa->send_parts(parts, big));
-  ASSERT_FALSE(sa->send_parts(parts, big));  // queued behind the write in flight
-  sa->close();
+  ASSERT_FALSE(p.a->send_parts(parts, big));
+  ASSERT_FALSE(p.a->send_parts(parts, big));  // queued behind the write in flight
+  p.a->close();
   for (int i = 0; i < 20 && big.use_count() != 1; ++i) io.run_one_for(50ms);
   EXPECT_EQ(big.use_count(), 1);
 }
