@@ -33,10 +33,12 @@ using bytes = std::vector<std::uint8_t>;
 class background_io {
  public:
   background_io() : guard_(asio::make_work_guard(ctx_)), thread_([this] { ctx_.run(); }) {}
-  ~background_io() {
+  ~background_io() { stop(); }
+  // Stops the thread once whatever handler it runs has returned. Idempotent.
+  void stop() {
     guard_.reset();
     ctx_.stop();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   asio::io_context& context() { return ctx_; }
   asio::any_io_executor executor() { return ctx_.get_executor(); }
@@ -86,6 +88,9 @@ class fake_epmd {
         script_(std::move(script)) {
     accept();
   }
+  // The thread first: a script may still be closing its socket after the client got the
+  // reply, and must not find the sockets and the script destroyed under it.
+  ~fake_epmd() { io_.stop(); }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
  private:
