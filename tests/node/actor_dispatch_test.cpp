@@ -103,8 +103,8 @@ TEST_F(ActorDispatch, AChainOfActorsRunsIterativelyNotRecursively) {
 TEST_F(ActorDispatch, SendsFromOrdinaryThreadsNeverRunTurnsOnThem) {
   start(1);
   std::promise<std::thread::id> where;
-  const term a = rt->spawn_actor(
-      [&](process&, const term&) { where.set_value(std::this_thread::get_id()); });
+  const term a =
+      rt->spawn_actor([&](process&, const term&) { where.set_value(std::this_thread::get_id()); });
   rt->send(a, atom("hello"));
   auto f = where.get_future();
   ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
