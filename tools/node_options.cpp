@@ -41,6 +41,11 @@ void add_node_flags(CLI::App& cmd, node_flags& flags) {
   sname->excludes(name);
   cmd.add_option("--cookie", flags.cookie, "Magic cookie (default: ~/.erlang.cookie)");
   cmd.add_flag("--hidden", flags.hidden, "Hidden node: not listed by nodes() of its peers");
+  cmd.add_option("--io-threads", flags.io_threads,
+                 "Threads running the node's network and processes (1 gives the lowest "
+                 "latency; more spread the work of many connections over cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
 }
 
 std::string full_node_name(const std::string& text) {
@@ -88,8 +93,10 @@ std::unique_ptr<running_node> running_node::try_start(const node_flags& flags,
   net.start_embedded_epmd = embedded_epmd;
   net.epmd_port = epmd_port;
 
-  std::unique_ptr<running_node> n(new running_node());
-  for (int i = 0; i < 2; ++i) n->threads_.emplace_back([io = &n->io_] { io->run(); });
+  std::unique_ptr<running_node> n(new running_node(flags.io_threads));
+  for (unsigned i = 0; i < n->io_threads_; ++i) {
+    n->threads_.emplace_back([io = &n->io_] { io->run(); });
+  }
   std::error_code ec;
   std::string why;
   n->net_ = node::network::start(n->io_.get_executor(), no, net, ec, &why);

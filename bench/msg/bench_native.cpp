@@ -1,8 +1,8 @@
 // edist to edist, beside raw TCP on loopback, and resource figures.
 //
-//   edist_bench_native [--quick] [--results FILE] [--edist PATH]
+//   edist_bench_native [--quick] [--results FILE] [--edist PATH] [--io-threads N]
 //
-// Messaging: this program is the driver node (the library, two io threads, like the `edist`
+// Messaging: this program is the driver node (the library, two io threads by default, like the `edist`
 // program) and `edist serve` in a child process is the peer, on an EPMD embedded in the driver
 // at a free port. The same figures as with the BEAM driver: round trips of a small tuple
 // through echo (from a process driven by an ordinary thread with blocking receives, and from a
@@ -53,6 +53,7 @@ struct settings {
   bool quick = false;
   std::string results = "bench-native.tsv";
   std::string edist_program = EDIST_BENCH_EDIST_PROGRAM;
+  unsigned io_threads = 2;  // of the driver node and of `edist serve`
 };
 
 const std::vector<std::uint64_t> sweep_sizes = {16, 256, 4096, 65536, 1048576, 4194304};
@@ -82,12 +83,14 @@ std::uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-// An io_context with two threads and a started node on it.
+// An io_context with its threads and a started node on it.
 class driver_node {
  public:
-  driver_node(const std::string& name, const std::string& cookie, std::uint16_t epmd_port) {
+  driver_node(const std::string& name, const std::string& cookie, std::uint16_t epmd_port,
+              unsigned io_threads)
+      : io_(static_cast<int>(io_threads)) {
     // The registration runs on the io threads, which start() waits for.
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    for (unsigned i = 0; i < io_threads; ++i) threads_.emplace_back([this] { io_.run(); });
     std::error_code ec;
     std::string why;
     edist::node::network_options o;
@@ -370,12 +373,14 @@ int run(const settings& s) {
 
   const std::uint16_t epmd_port = free_port();
   const std::string cookie = et::random_cookie();
-  driver_node driver(et::unique_name("bench_native_driver") + "@localhost", cookie, epmd_port);
+  driver_node driver(et::unique_name("bench_native_driver") + "@localhost", cookie, epmd_port,
+                     s.io_threads);
 
   et::child_process::options po;
   po.argv = {s.edist_program, "serve",
              "--sname",       et::unique_name("bench_native_peer") + "@localhost",
-             "--cookie",      cookie};
+             "--cookie",      cookie,
+             "--io-threads",  std::to_string(s.io_threads)};
   po.env = {{"ERL_EPMD_PORT", std::to_string(epmd_port)}};
   po.capture_stdout = true;
   auto peer_program = et::child_process::spawn(po);
@@ -451,7 +456,7 @@ int run(const settings& s) {
     std::vector<std::unique_ptr<driver_node>> clients;
     for (int i = 0; i < count; ++i)
       clients.push_back(std::make_unique<driver_node>(et::unique_name("bench_idle") + "@localhost",
-                                                      cookie, epmd_port));
+                                                      cookie, epmd_port, 1));
     std::this_thread::sleep_for(500ms);
     const auto before = edist::bench::resident_bytes(self);
     for (auto& c : clients) c->connect(driver.node().name());
@@ -491,8 +496,11 @@ int main(int argc, char** argv) {
       s.results = argv[++i];
     } else if (a == "--edist" && i + 1 < argc) {
       s.edist_program = argv[++i];
+    } else if (a == "--io-threads" && i + 1 < argc) {
+      s.io_threads = static_cast<unsigned>(std::clamp(std::atoi(argv[++i]), 1, 64));
     } else {
-      std::cerr << "usage: edist_bench_native [--quick] [--results FILE] [--edist PATH]\n";
+      std::cerr << "usage: edist_bench_native [--quick] [--results FILE] [--edist PATH] "
+                   "[--io-threads N]\n";
       return 2;
     }
   }

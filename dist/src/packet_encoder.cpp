@@ -64,10 +64,13 @@ outgoing_message::parts outgoing_message::next_packet() {
 
 packet_encoder::packet_encoder(dist_flags negotiated, std::size_t fragment_size)
     : atom_cache_((negotiated & dflag::dist_hdr_atom_cache) != 0),
-      // Fragments carry the distribution header, so they need the atom-cache format too.
-      fragments_(atom_cache_ && (negotiated & dflag::fragments) != 0),
+      fragments_((negotiated & dflag::fragments) != 0),
+      // Fragments are a form of the distribution header, and a BEAM node that negotiated them
+      // rejects pass-through packets ("incompatible erlang") even without the atom cache: it
+      // then gets headers with no atom cache references.
+      dist_header_(atom_cache_ || fragments_),
       fragment_size_(std::max<std::size_t>(fragment_size, 64)) {
-  term_options_.without_version = atom_cache_;
+  term_options_.without_version = dist_header_;
   term_options_.atom_cache = atom_cache_ ? &cache_ : nullptr;
   term_options_.v4_ports = (negotiated & dflag::v4_nc) != 0;
   term_options_.reference_binaries_from = reference_binaries_from;
@@ -80,7 +83,7 @@ void packet_encoder::encode(const dist_message& m, outgoing_message& out) {
   }
   auto& e = out.fresh_encoding();
 
-  if (!atom_cache_) {
+  if (!dist_header_) {
     e.data.put_u8(112);
     etf::encode(to_term(m.control), e.data, term_options_);
     if (m.payload) etf::encode(*m.payload, e.data, term_options_);
@@ -92,7 +95,7 @@ void packet_encoder::encode(const dist_message& m, outgoing_message& out) {
     return;
   }
 
-  cache_.begin_message();
+  cache_.begin_message();  // without the atom cache, no references: the header says 0
   etf::encode(to_term(m.control), e.data, term_options_);
   if (m.payload) etf::encode(*m.payload, e.data, term_options_);
   out.split_into_pieces();

@@ -24,6 +24,7 @@ const term to = term::pid(term::atom("cpp@localhost"), 1, 0, 9);
 constexpr dist_flags all = advertised_flags(visibility::hidden);
 constexpr dist_flags no_cache = all & ~(dflag::dist_hdr_atom_cache | dflag::fragments);
 constexpr dist_flags no_fragments = all & ~dflag::fragments;
+constexpr dist_flags fragments_without_cache = all & ~dflag::dist_hdr_atom_cache;
 
 std::vector<bytes> packets_of(packet_encoder& enc, const dist_message& m) {
   outgoing_message out;
@@ -88,7 +89,7 @@ TEST_P(PacketCodec, RoundTripsEveryKindOfMessage) {
                                     m.payload->tuple_size() == 3 && (*m.payload)[0].is_atom("blob");
       EXPECT_EQ(packets.size() > 1, expect_fragments);
       for (const auto& p : packets) {
-        EXPECT_EQ(p[0], enc.uses_atom_cache() ? 131 : 112);
+        EXPECT_EQ(p[0], enc.uses_atom_cache() || enc.fragments() ? 131 : 112);
       }
       auto back = decode_all(dec, packets);
       EXPECT_EQ(to_term(back.control), to_term(m.control));
@@ -102,7 +103,26 @@ TEST_P(PacketCodec, RoundTripsEveryKindOfMessage) {
   EXPECT_EQ(dec.reassembly_bytes(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Flags, PacketCodec, ::testing::Values(all, no_cache, no_fragments));
+INSTANTIATE_TEST_SUITE_P(Flags, PacketCodec, ::testing::Values(all, no_cache, no_fragments,
+                                                                 fragments_without_cache));
+
+// A BEAM node that negotiated FRAGMENTS without the atom cache closes the connection on a
+// pass-through packet: every packet carries the distribution header, with no references.
+TEST(PacketCodecDetails, FragmentsWithoutAtomCacheUseHeadersWithoutReferences) {
+  packet_encoder enc(fragments_without_cache, 100);
+  const auto small = packets_of(enc, reg_send(term::atom("hello"), "a_registered_name"));
+  ASSERT_EQ(small.size(), 1u);
+  ASSERT_GE(small[0].size(), 4u);
+  EXPECT_EQ(small[0][0], 131);
+  EXPECT_EQ(small[0][1], 68);
+  EXPECT_EQ(small[0][2], 0);    // no atom cache references
+  EXPECT_EQ(small[0][3], 104);  // the control tuple follows, without a version byte
+  const auto big = packets_of(enc, reg_send(big_payload(250)));
+  ASSERT_GE(big.size(), 3u);
+  EXPECT_EQ(big[0][1], 69);
+  EXPECT_EQ(big[0][18], 0);
+  EXPECT_EQ(big[1][1], 70);
+}
 
 TEST(PacketCodecDetails, AtomCacheShrinksRepeatedMessages) {
   packet_encoder enc(all);

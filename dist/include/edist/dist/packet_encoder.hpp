@@ -1,7 +1,8 @@
 // Encodes dist_messages into packets for the peer, using what the handshake negotiated:
-// the distribution header with the atom cache (DIST_HDR_ATOM_CACHE) or pass-through packets
-// (112) without it, and, with FRAGMENTS as well, a message larger than the fragment size split
-// into fragments (131,69 then 131,70...) that the sender can interleave with other messages.
+// the distribution header (131,68) when DIST_HDR_ATOM_CACHE or FRAGMENTS is on, its atom
+// cache references only with DIST_HDR_ATOM_CACHE; pass-through packets (112) when neither is;
+// with FRAGMENTS, a message larger than the fragment size is split into fragments (131,69 then
+// 131,70...) that the sender can interleave with other messages.
 //
 // Sans-I/O; one encoder per connection (it owns the sending atom cache and the fragment
 // sequence counter). Not thread-safe.
@@ -94,6 +95,7 @@ class packet_encoder {
  private:
   bool atom_cache_;
   bool fragments_;
+  bool dist_header_;  // 131,68/69/70 headers rather than pass-through (112) packets
   std::size_t fragment_size_;
   etf::encode_options term_options_;
   atom_cache_out cache_;
