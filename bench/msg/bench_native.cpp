@@ -2,9 +2,9 @@
 //
 //   edist_bench_native [--quick] [--results FILE] [--edist PATH] [--io-threads N]
 //
-// Messaging: this program is the driver node (the library, two io threads by default, like the `edist`
-// program) and `edist serve` in a child process is the peer, on an EPMD embedded in the driver
-// at a free port. The same figures as with the BEAM driver: round trips of a small tuple
+// Messaging: this program is the driver node (the library, two io threads by default, like the
+// `edist` program) and `edist serve` in a child process is the peer, on an EPMD embedded in the
+// driver at a free port. The same figures as with the BEAM driver: round trips of a small tuple
 // through echo (from a process driven by an ordinary thread with blocking receives, and from a
 // coroutine on the node's io threads with co_await async_receive), one-way small messages and
 // binaries of a sweep of sizes into sink. Raw TCP is
@@ -377,10 +377,9 @@ int run(const settings& s) {
                      s.io_threads);
 
   et::child_process::options po;
-  po.argv = {s.edist_program, "serve",
-             "--sname",       et::unique_name("bench_native_peer") + "@localhost",
-             "--cookie",      cookie,
-             "--io-threads",  std::to_string(s.io_threads)};
+  po.argv = {
+      s.edist_program, "serve", "--sname",      et::unique_name("bench_native_peer") + "@localhost",
+      "--cookie",      cookie,  "--io-threads", std::to_string(s.io_threads)};
   po.env = {{"ERL_EPMD_PORT", std::to_string(epmd_port)}};
   po.capture_stdout = true;
   auto peer_program = et::child_process::spawn(po);

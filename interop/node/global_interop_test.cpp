@@ -294,6 +294,60 @@ TEST_P(GlobalInterop, ASecondEdistNodeJoinsThroughTheFirst) {
   second->stop();
 }
 
+// A BEAM node connects to several edist nodes at once: :global makes them all connect to each
+// other at the same moment, so pairs of them dial each other simultaneously. The cluster must
+// end fully connected with no node ever going down: a nodedown of a node :global knows makes
+// it disconnect that node everywhere ("prevent overlapping partitions").
+TEST_P(GlobalInterop, EdistNodesJoinedAtOnceMeshWithoutDisconnects) {
+  join_cluster();
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(a_->eval("Loop = fun L(N) -> receive {nodedown, _} -> L(N + 1); "
+                     "{get, P} -> P ! {downs, N}, L(N); _ -> L(N) end end, "
+                     "P = spawn(fun() -> ok = net_kernel:monitor_nodes(true), Loop(0) end), "
+                     "register(downs, P), ok."),
+            "ok");
+  std::vector<std::shared_ptr<network>> others;
+  std::vector<std::string> names{cpp().name()};
+  for (int i = 0; i < 3; ++i) {
+    node_options no;
+    no.name = et::unique_name("mesh" + std::to_string(i)) + "@localhost";
+    no.cookie = cookie_;
+    network_options net;
+    net.epmd_port = epmd_->port();
+    net.start_embedded_epmd = false;
+    std::error_code ec;
+    others.push_back(network::start(io_.get_executor(), no, net, ec));
+    ASSERT_TRUE(others.back()) << ec.message();
+    names.push_back(no.name);
+  }
+  std::string pings = "[net_adm:ping(N) || N <- [";
+  for (std::size_t i = 1; i < names.size(); ++i) pings += (i > 1 ? "," : "") + quoted(names[i]);
+  EXPECT_EQ(a_->eval(pings + "]]"), "[pong,pong,pong]");
+  auto all_connected = [&] {
+    for (auto& o : others) {
+      for (const auto& n : names) {
+        if (n != o->get_node().name() && !o->get_node().is_connected(n)) return false;
+      }
+      if (!o->get_node().is_connected(a_->node_name()) ||
+          !o->get_node().is_connected(b_->node_name())) {
+        return false;
+      }
+    }
+    return true;
+  };
+  EXPECT_TRUE(wait_for(all_connected, 30s)) << "A: " << sorted_nodes(*a_);
+  for (auto& o : others) EXPECT_TRUE(o->get_node().global_names()->sync(15s));
+  EXPECT_EQ(a_->eval(sync_expr), "ok");
+  std::this_thread::sleep_for(1s);  // time for a lost_connection report to do its harm
+  EXPECT_EQ(a_->eval("downs ! {get, self()}, receive {downs, N} -> N after 5000 -> timeout end."),
+            "0");
+  std::vector<std::string> want = names;
+  want.push_back(b_->node_name());
+  EXPECT_EQ(sorted_nodes(*a_), expected_nodes(want));
+  EXPECT_TRUE(all_connected());
+  for (auto& o : others) o->stop();
+}
+
 // Partitions that meet with the same name registered on both sides: the node with the smaller
 // name resolves the conflict with the method of its own entry (random_exit_name/3 by
 // default: the pid on the smaller node keeps the name, the other is killed).

@@ -492,20 +492,35 @@ struct server::state {
     if (!n) return;
     for (const term& k : nodes) {
       if (k == self_node || !k.is_atom()) continue;
-      std::weak_ptr<runtime> weak_rt = n->local_ptr();
-      const term me = self_node;
-      const term server = proc->pid();
-      n->connect(std::string(k.atom_name()), [weak_rt, k, me, server](std::error_code ec) {
-        auto r = weak_rt.lock();
-        if (!r) return;
-        if (ec) {
-          (void)r->send(server, term::tuple({atom("extra_nodedown"), k}));
-          return;
-        }
+      sync_other(n, k, self_node, proc->pid(), max_sync_connect_attempts);
+    }
+  }
+
+  // global.erl tries a few times before it reports `extra_nodedown` (which makes a known node
+  // a lost connection for the whole cluster): an attempt can fail only because the node is
+  // dialling us at the same moment and its own connection wins (`nok`), which is up an
+  // instant later.
+  static constexpr int max_sync_connect_attempts = 4;
+  static void sync_other(const std::shared_ptr<node>& n, const term& k, const term& me,
+                         const term& server, int attempts_left) {
+    std::weak_ptr<node> weak_node = n;
+    std::weak_ptr<runtime> weak_rt = n->local_ptr();
+    n->connect(std::string(k.atom_name()), [weak_node, weak_rt, k, me, server,
+                                            attempts_left](std::error_code ec) {
+      auto r = weak_rt.lock();
+      if (!r) return;
+      if (!ec) {
         (void)r->send(term::tuple({server_name(), k}),
                       gen::cast_message(term::tuple({atom("in_sync"), me, term::boolean(true)})));
-      });
-    }
+        return;
+      }
+      if (attempts_left > 1) {
+        if (auto again = weak_node.lock()) {
+          return sync_other(again, k, me, server, attempts_left - 1);
+        }
+      }
+      (void)r->send(server, term::tuple({atom("extra_nodedown"), k}));
+    });
   }
 
   void on_new_nodes(const term& req) {

@@ -511,6 +511,11 @@ struct network::impl final : dialer, std::enable_shared_from_this<network::impl>
     auto tp = dist::tcp_transport::make(std::move(socket));
     dist::handshake_options ho;
     ho.net_setuptime = self->opts.net_setuptime;
+    std::weak_ptr<node> wn = self->n;
+    ho.hooks.on_alive = [wn](const std::string& peer_node) {
+      auto sn = wn.lock();
+      return sn && sn->keep_dial_on_alive(peer_node);
+    };
     auto [hec, out] = co_await dist::async_handshake_initiate(
         *tp, self->config(self->n->cookie_for(peer)), peer, ho, asio::use_awaitable);
     if (hec) {

@@ -245,7 +245,7 @@ void node::disconnect(const std::string& peer_node) {
   if (conn) conn->close();  // on_connection_down follows from the connection layer
   if (was_pending) {
     for (auto& w : waiters) w(make_error_code(errc::no_connection));
-    runtime_->node_down(term::atom(peer_node), false);
+    runtime_->node_down(term::atom(peer_node), false, false);
   }
 }
 
@@ -301,6 +301,13 @@ dist::accept_decision node::decide_incoming(const std::string& peer_node) {
   if (name_ > peer_node) return dist::accept_decision::nok;
   it->second.simultaneous = true;
   return dist::accept_decision::ok_simultaneous;
+}
+
+bool node::keep_dial_on_alive(const std::string& peer_node) {
+  std::lock_guard lock(mu_);
+  if (stopped_) return false;
+  auto it = peers_.find(peer_node);
+  return it != peers_.end() && !it->second.up && !it->second.simultaneous;
 }
 
 void node::on_connection_up(const connection_info& info, std::shared_ptr<peer_connection> conn) {
@@ -362,7 +369,7 @@ void node::on_connection_failed(const std::string& peer_node, std::error_code ec
     peers_.erase(it);
   }
   for (auto& w : waiters) w(ec ? ec : make_error_code(errc::no_connection));
-  runtime_->node_down(term::atom(peer_node), false);
+  runtime_->node_down(term::atom(peer_node), false, false);
 }
 
 void node::on_connection_down(const std::string& peer_node, const peer_connection& conn,

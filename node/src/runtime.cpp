@@ -646,7 +646,7 @@ void runtime::node_up(const term& node, bool hidden) {
   }
 }
 
-void runtime::node_down(const term& node, bool hidden) {
+void runtime::node_down(const term& node, bool hidden, bool was_up) {
   auto& c = *core_;
   c.apply([&](detail::effects& fx) {
     std::vector<std::shared_ptr<detail::process_state>> all;
@@ -674,7 +674,7 @@ void runtime::node_down(const term& node, bool hidden) {
         for (unsigned i = 0; i < it->second; ++i) p->box->push(term::tuple({c.a.nodedown, node}));
         p->node_monitors.erase(it);
       }
-      if (p->monitors_nodes && (!hidden || p->monitors_hidden_nodes)) {
+      if (was_up && p->monitors_nodes && (!hidden || p->monitors_hidden_nodes)) {
         p->box->push(term::tuple({c.a.nodedown, node}));
       }
     }

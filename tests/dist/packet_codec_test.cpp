@@ -103,8 +103,8 @@ TEST_P(PacketCodec, RoundTripsEveryKindOfMessage) {
   EXPECT_EQ(dec.reassembly_bytes(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Flags, PacketCodec, ::testing::Values(all, no_cache, no_fragments,
-                                                                 fragments_without_cache));
+INSTANTIATE_TEST_SUITE_P(Flags, PacketCodec,
+                         ::testing::Values(all, no_cache, no_fragments, fragments_without_cache));
 
 // A BEAM node that negotiated FRAGMENTS without the atom cache closes the connection on a
 // pass-through packet: every packet carries the distribution header, with no references.

@@ -358,6 +358,18 @@ TEST_F(Runtime, NodeMonitorsGetNodeupAndNodedown) {
   EXPECT_EQ(b.receive(0s).error, errc::timeout);
 }
 
+// A connection that could not be made: monitor_node watchers hear of it, but not
+// monitor_nodes subscribers such as :global, which never saw the node up.
+TEST_F(Runtime, FailedConnectionIsNotANodedownForMonitorNodes) {
+  process subscriber = rt->spawn();
+  process watcher = rt->spawn();
+  subscriber.monitor_nodes(true);
+  watcher.monitor_node(atom("x@h"), true);
+  rt->node_down(atom("x@h"), false, false);
+  EXPECT_EQ(subscriber.receive(0s).error, errc::timeout);
+  EXPECT_EQ(*watcher.receive(0s), term::tuple({atom("nodedown"), atom("x@h")}));
+}
+
 TEST_F(Runtime, MillionLocalSendsAreFast) {
   process a = rt->spawn();
   process b = rt->spawn();

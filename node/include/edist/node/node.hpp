@@ -200,6 +200,12 @@ class node : public std::enable_shared_from_this<node> {
   // An incoming handshake from `peer_node` asks whether to go on (net_kernel's rules: an
   // existing connection -> alive; our own attempt in progress -> the larger name wins).
   dist::accept_decision decide_incoming(const std::string& peer_node);
+  // Our dial to `peer_node` met `alive` (the peer already has a connection to us): true to
+  // replace that connection, which is right only while this dial is still the attempt we
+  // want. If a connection in the other direction is up or being accepted (a simultaneous
+  // connect that we let win), false: replacing it would take the node down and up again,
+  // and :global would disconnect it from the whole cluster to prevent overlapping partitions.
+  bool keep_dial_on_alive(const std::string& peer_node);
   void on_connection_up(const connection_info& info, std::shared_ptr<peer_connection> conn);
   void on_connection_failed(const std::string& peer_node, std::error_code ec);
   // `conn` identifies which connection ended: a report about a connection that was already

@@ -117,10 +117,13 @@ class runtime : public std::enable_shared_from_this<runtime> {
                    bool link, bool monitor, const etf::term& result);
   // The connection to `node` is up: {nodeup, Node} to node monitors.
   void node_up(const etf::term& node, bool hidden);
-  // The connection to `node` is lost (or could not be made): every link to a process there
-  // fires with `noconnection`, every monitor of one sends DOWN `noconnection`, monitors held
-  // by processes there are dropped, and {nodedown, Node} goes to node monitors.
-  void node_down(const etf::term& node, bool hidden);
+  // The connection to `node` is lost (or, `was_up` false, could not be made): every link to a
+  // process there fires with `noconnection`, every monitor of one sends DOWN `noconnection`,
+  // monitors held by processes there are dropped, and {nodedown, Node} goes to the watchers of
+  // erlang:monitor_node. Subscribers of net_kernel:monitor_nodes get it only for a node that
+  // was up, as net_kernel reports them: :global takes a nodedown of a node it knows as a lost
+  // connection and tells the whole cluster to disconnect it.
+  void node_down(const etf::term& node, bool hidden, bool was_up = true);
 
   // Ends every process with `reason` (e.g. `shutdown`) and refuses new ones. Idempotent.
   void shutdown(const etf::term& reason);
