@@ -7,7 +7,8 @@
 // driver at a free port. The same figures as with the BEAM driver: round trips of a small tuple
 // through echo (from a process driven by an ordinary thread with blocking receives, and from a
 // coroutine on the node's io threads with co_await async_receive), one-way small messages and
-// binaries of a sweep of sizes into sink. Raw TCP is
+// binaries of a sweep of sizes into sink; the round trips also between a second driver and
+// `edist serve` run by one io thread each (`--io-threads 1`, the lowest latency). Raw TCP is
 // the same pattern over a plain socket to a server thread, frames of a 4-byte length and the
 // payload, written through a 256 KiB buffer: what the loopback can do with no protocol at all.
 //
@@ -375,24 +376,44 @@ int run(const settings& s) {
   const std::string cookie = et::random_cookie();
   driver_node driver(et::unique_name("bench_native_driver") + "@localhost", cookie, epmd_port,
                      s.io_threads);
-
-  et::child_process::options po;
-  po.argv = {
-      s.edist_program, "serve", "--sname",      et::unique_name("bench_native_peer") + "@localhost",
-      "--cookie",      cookie,  "--io-threads", std::to_string(s.io_threads)};
-  po.env = {{"ERL_EPMD_PORT", std::to_string(epmd_port)}};
-  po.capture_stdout = true;
-  auto peer_program = et::child_process::spawn(po);
-  const std::string peer_node =
-      edist::bench::wait_for_ready_line(peer_program.stdout_fd(), 30s).substr(6);
-  driver.connect(peer_node);
-
+  // `edist serve` with `threads` io threads, connected to `d`.
+  auto start_peer = [&](driver_node& d, unsigned threads) {
+    et::child_process::options po;
+    po.argv = {s.edist_program, "serve",
+               "--sname",       et::unique_name("bench_native_peer") + "@localhost",
+               "--cookie",      cookie,
+               "--io-threads",  std::to_string(threads)};
+    po.env = {{"ERL_EPMD_PORT", std::to_string(epmd_port)}};
+    po.capture_stdout = true;
+    auto program = et::child_process::spawn(po);
+    const std::string node = edist::bench::wait_for_ready_line(program.stdout_fd(), 30s).substr(6);
+    d.connect(node);
+    return std::pair{std::move(program), node};
+  };
+  auto [peer_program, peer_node] = start_peer(driver, s.io_threads);
   edist_peer_run e{driver, driver.node().spawn(), term::tuple({atom("echo"), atom(peer_node)}),
                    term::tuple({atom("sink"), atom(peer_node)}), peer_program.pid()};
+  // The round trips again between nodes run by one io thread each (driver and serve): the
+  // latency a user gets with --io-threads 1, beside the default pair's.
+  std::optional<driver_node> driver1;
+  std::optional<et::child_process> peer1_program;
+  std::optional<edist_peer_run> e1;
+  if (s.io_threads != 1) {
+    driver1.emplace(et::unique_name("bench_native_driver1") + "@localhost", cookie, epmd_port, 1);
+    auto [program, node] = start_peer(*driver1, 1);
+    peer1_program.emplace(std::move(program));
+    e1.emplace(edist_peer_run{*driver1, driver1->node().spawn(),
+                              term::tuple({atom("echo"), atom(node)}),
+                              term::tuple({atom("sink"), atom(node)}), peer1_program->pid()});
+  }
   raw_client raw;
   // Warm-up: connection buffers, allocator pools, the peer's code in cache.
   e.round_trips(100);
   e.round_trips_async(100);
+  if (e1) {
+    e1->round_trips(100);
+    e1->round_trips_async(100);
+  }
   e.one_way(term::tuple({atom("msg"), term::integer(std::int64_t{1})}), 10000, window_for(16));
   raw.round_trips(100);
 
@@ -407,6 +428,11 @@ int run(const settings& s) {
     v["round_trip"][0]["edist"].push_back(e.round_trips(rounds) / rounds * 1e6);
     v["round_trip"][0]["raw_tcp"].push_back(raw.round_trips(rounds) / rounds * 1e6);
     v["round_trip_async"][0]["edist"].push_back(e.round_trips_async(rounds) / rounds * 1e6);
+    if (e1) {
+      v["round_trip"][0]["edist_1thread"].push_back(e1->round_trips(rounds) / rounds * 1e6);
+      v["round_trip_async"][0]["edist_1thread"].push_back(e1->round_trips_async(rounds) / rounds *
+                                                          1e6);
+    }
     const auto r = e.one_way(small, small_count, window_for(16));
     small_driver_cpu += r.driver_cpu;
     small_peer_cpu += r.peer_cpu;
@@ -441,6 +467,12 @@ int run(const settings& s) {
   }
   out.add("native", "round_trip_async", 0, "edist",
           edist::bench::median(v["round_trip_async"][0]["edist"]), "us", runs);
+  if (e1) {
+    out.add("native", "round_trip", 0, "edist_1thread",
+            edist::bench::median(v["round_trip"][0]["edist_1thread"]), "us", runs);
+    out.add("native", "round_trip_async", 0, "edist_1thread",
+            edist::bench::median(v["round_trip_async"][0]["edist_1thread"]), "us", runs);
+  }
   out.add("native", "cpu_per_msg_driver", 0, "edist", small_driver_cpu / small_messages * 1e9, "ns",
           runs);
   out.add("native", "cpu_per_msg_peer", 0, "edist", small_peer_cpu / small_messages * 1e9, "ns",
