@@ -1,5 +1,6 @@
 #include "edist/dist/packet_stream.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -123,9 +124,12 @@ void packet_stream::do_read() {
   auto space = reader_.prepare(opts_.read_chunk);
   std::size_t limit = space.size();
   const auto partial = reader_.partial();
-  if (!declined_ && partial.size >= opts_.direct_read_from && head_wanted_ > partial.head.size()) {
-    // Only the head the handler asked for: the rest may go straight to its memory.
-    limit = std::min(limit, head_wanted_ - partial.head.size());
+  if (!declined_ && partial.size >= opts_.direct_read_from) {
+    // Only the head the handler asked for (or a lookahead's worth, so that a head it could
+    // not do with costs no more reads): the rest may go straight to its memory.
+    const std::size_t have = partial.head.size();
+    limit = std::min(limit, std::max(head_wanted_ > have ? head_wanted_ - have : 0,
+                                     opts_.direct_read_lookahead));
   } else if (after_direct_ && reader_.buffered() < 4) {
     // After a packet read directly, the next one may be large too: learn its size first.
     limit = std::min(limit, opts_.direct_read_lookahead);
