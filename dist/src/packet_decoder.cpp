@@ -1,7 +1,9 @@
 #include "edist/dist/packet_decoder.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 
@@ -45,12 +47,40 @@ struct packet_decoder::buffer_pool {
     return {std::make_unique_for_overwrite<std::uint8_t[]>(size), size};
   }
 
+  // Keeps the buffer within the bounds; a bigger one replaces smaller spares (a run of large
+  // messages after small ones would otherwise allocate fresh memory for each). Buffers not
+  // kept are freed after the lock is released.
   void give(byte_buffer&& b) noexcept {
-    byte_buffer dropped = std::move(b);  // freed after the lock is released, if not kept
+    byte_buffer given = std::move(b);
+    std::array<byte_buffer, max_spares> evicted;
     std::lock_guard lock(mutex_);
-    if (spares_.size() == max_spares || pooled_ + dropped.capacity > max_bytes_) return;
-    pooled_ += dropped.capacity;
-    spares_.push_back(std::move(dropped));
+    // Spares smaller than the given buffer, smallest first: those it may replace.
+    std::array<std::size_t, max_spares> smaller{};
+    std::size_t n_smaller = 0;
+    for (std::size_t i = 0; i < spares_.size(); ++i) {
+      if (spares_[i].capacity < given.capacity) smaller[n_smaller++] = i;
+    }
+    std::sort(
+        smaller.begin(), smaller.begin() + static_cast<std::ptrdiff_t>(n_smaller),
+        [&](std::size_t x, std::size_t y) { return spares_[x].capacity < spares_[y].capacity; });
+    std::size_t count = spares_.size();
+    std::size_t bytes = pooled_;
+    std::size_t n_evict = 0;
+    auto full = [&] { return count >= max_spares || bytes + given.capacity > max_bytes_; };
+    while (full() && n_evict < n_smaller) {
+      --count;
+      bytes -= spares_[smaller[n_evict++]].capacity;
+    }
+    if (full()) return;
+    // Erase from the highest index down, so that the other indices stay valid.
+    std::sort(smaller.begin(), smaller.begin() + static_cast<std::ptrdiff_t>(n_evict),
+              std::greater<>());
+    for (std::size_t k = 0; k < n_evict; ++k) {
+      evicted[k] = std::move(spares_[smaller[k]]);
+      spares_.erase(spares_.begin() + static_cast<std::ptrdiff_t>(smaller[k]));
+    }
+    pooled_ = bytes + given.capacity;
+    spares_.push_back(std::move(given));
   }
 
  private:

@@ -618,6 +618,29 @@ TEST(PacketCodecDetails, ReassemblyBuffersAreReusedAndMayOutliveTheDecoder) {
   third = {};
 }
 
+// A pool full of small buffers makes room for a big one: a run of large messages after small
+// ones reuses memory instead of allocating fresh buffers (and page faults) for each.
+TEST(PacketCodecDetails, BigReassemblyBuffersReplaceSmallSpares) {
+  packet_encoder enc(all, 1024);
+  packet_decoder dec;
+  std::vector<dist_message> small;
+  for (int i = 0; i < 10; ++i) {
+    small.push_back(decode_all(dec, packets_of(enc, reg_send(big_payload(3000)))));
+  }
+  small.clear();  // the pool is now full of small buffers
+  auto big = decode_all(dec, packets_of(enc, reg_send(big_payload(200000))));
+  ASSERT_TRUE(big.payload.has_value());
+  const std::uint8_t* storage = (*big.payload)[1].binary_bytes().data();
+  big = {};
+  // Were the buffer freed, this would likely take its place.
+  auto blocker = std::make_unique<std::uint8_t[]>(300000);
+  blocker[0] = 1;
+  auto again = decode_all(dec, packets_of(enc, reg_send(big_payload(200000))));
+  ASSERT_TRUE(again.payload.has_value());
+  EXPECT_EQ((*again.payload)[1].binary_bytes().data(), storage);
+  EXPECT_EQ(*again.payload, big_payload(200000));
+}
+
 TEST(PacketCodecDetails, EncoderChecksPayloadPresence) {
   packet_encoder enc(all);
   outgoing_message out;
