@@ -176,8 +176,10 @@ etf::shared_bytes packet_decoder::share(byte_buffer&& buffer, std::size_t size) 
 
 void packet_decoder::make_room(partial& p, std::size_t needed) {
   if (p.data.capacity >= needed) return;
-  // Geometric growth: a message whose first fragment announced too little grows a few times.
-  byte_buffer bigger = pool_->take(std::max(needed, p.data.capacity * 2));
+  // Geometric growth: a message whose first fragment announced too little grows a few times
+  // (never beyond the reassembly bound, which `needed` is within).
+  byte_buffer bigger =
+      pool_->take(std::max(needed, std::min(p.data.capacity * 2, limits_.max_reassembly_bytes)));
   if (p.size != 0) std::memcpy(bigger.bytes.get(), p.data.bytes.get(), p.size);
   if (p.data.bytes) pool_->give(std::move(p.data));
   p.data = std::move(bigger);
