@@ -1,7 +1,11 @@
 // Fuzzes the receive path of a connection: the input is a sequence of packets (each prefixed
 // by a 2-byte length) for one packet_decoder, so atom-cache state and fragment reassembly
 // carry over between packets. Nothing may crash; every decoded message must survive an
-// encode/decode round trip through a fresh encoder/decoder pair unchanged.
+// encode/decode round trip through a fresh encoder/decoder pair unchanged. A second decoder
+// takes the same packets as packet_stream takes large ones (start_packet() with a head of
+// some length, the rest written where it says, finish_packet()) and must give the same
+// results.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -32,6 +36,42 @@ void check_roundtrip(const dist_message& m, dist_flags flags) {
   if (m.payload && !(*r.message.payload == *m.payload)) std::abort();
 }
 
+// The packet through the placement path, from a head of `head` bytes (more when asked).
+packet_decoder::result decode_placed(packet_decoder& dec, std::span<const std::uint8_t> packet,
+                                     std::size_t head) {
+  for (;;) {
+    auto pl = dec.start_packet(packet.first(head), packet.size());
+    switch (pl.what) {
+      case packet_decoder::placement::kind::placed: {
+        if (pl.taken > head || pl.into.size() != packet.size() - pl.taken) std::abort();
+        std::copy(packet.begin() + static_cast<std::ptrdiff_t>(pl.taken), packet.end(),
+                  pl.into.begin());
+        return dec.finish_packet();
+      }
+      case packet_decoder::placement::kind::need_head:
+        if (pl.need_head <= head || pl.need_head >= packet.size()) std::abort();
+        head = pl.need_head;
+        continue;
+      case packet_decoder::placement::kind::whole:
+        return dec.decode(packet);
+      case packet_decoder::placement::kind::error: {
+        packet_decoder::result r;
+        r.what = packet_decoder::status::error;
+        r.error = pl.error;
+        return r;
+      }
+    }
+  }
+}
+
+bool same(const packet_decoder::result& a, const packet_decoder::result& b) {
+  if (a.what != b.what || a.error != b.error) return false;
+  if (a.what != packet_decoder::status::message) return true;
+  if (!(to_term(a.message.control) == to_term(b.message.control))) return false;
+  if (a.message.payload.has_value() != b.message.payload.has_value()) return false;
+  return !a.message.payload || *a.message.payload == *b.message.payload;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -41,6 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   limits.terms.max_input_size = 1 << 16;
   limits.terms.max_elements = 1 << 14;
   packet_decoder dec(limits);
+  packet_decoder placed(limits);
   std::span<const std::uint8_t> in(data, size);
   int messages = 0;
   while (in.size() >= 2) {
@@ -48,6 +89,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     in = in.subspan(2);
     const std::size_t n = len < in.size() ? len : in.size();
     auto r = dec.decode(in.first(n));
+    if (n > 0) {
+      // The stream offers only packets not all here: heads of 0 to n - 1 bytes.
+      const auto other = decode_placed(placed, in.first(n), (len * 31 + n) % n);
+      if (!same(r, other)) std::abort();
+    }
     in = in.subspan(n);
     if (r.what == packet_decoder::status::error) break;
     if (r.what == packet_decoder::status::message && ++messages <= 4) {

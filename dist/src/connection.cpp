@@ -150,20 +150,51 @@ void connection::pump() {
   if (released != 0) after_dequeue(released);
 }
 
-void connection::stream_events::on_packet(std::span<const std::uint8_t> packet) {
-  connection& c = *self;
-  auto r = c.decoder_.decode(packet);
+void connection::on_decoded(packet_decoder::result&& r) {
   switch (r.what) {
     case packet_decoder::status::message:
-      c.handler_.on_message(std::move(r.message));
+      handler_.on_message(std::move(r.message));
       return;
     case packet_decoder::status::incomplete:
       return;
     case packet_decoder::status::error:
-      c.close_detail_ = std::move(r.detail);
-      c.stream_->close(r.error);
+      close_detail_ = std::move(r.detail);
+      stream_->close(r.error);
       return;
   }
+}
+
+void connection::stream_events::on_packet(std::span<const std::uint8_t> packet) {
+  self->on_decoded(self->decoder_.decode(packet));
+}
+
+// A large packet is read straight into where the decoder keeps it (a fragment into its
+// message's reassembly buffer): no copy of ours.
+packet_stream::handler::packet_destination connection::stream_events::on_packet_start(
+    std::span<const std::uint8_t> head, std::size_t size) {
+  connection& c = *self;
+  auto placed = c.decoder_.start_packet(head, size);
+  packet_destination dest;
+  switch (placed.what) {
+    case packet_decoder::placement::kind::placed:
+      dest.taken = placed.taken;
+      dest.into = placed.into;
+      break;
+    case packet_decoder::placement::kind::need_head:
+      dest.need_head = placed.need_head;
+      break;
+    case packet_decoder::placement::kind::whole:
+      break;
+    case packet_decoder::placement::kind::error:
+      c.close_detail_ = std::move(placed.detail);
+      c.stream_->close(placed.error);
+      break;
+  }
+  return dest;
+}
+
+void connection::stream_events::on_packet_filled() {
+  self->on_decoded(self->decoder_.finish_packet());
 }
 
 void connection::stream_events::on_packets_end() {

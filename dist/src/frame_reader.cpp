@@ -74,6 +74,19 @@ frame_reader::frame frame_reader::next() {
   return {kind::packet, body, {}};
 }
 
+frame_reader::partial_packet frame_reader::partial() const noexcept {
+  const std::size_t live = end_ - begin_;
+  if (failed_ || live < 4) return {};
+  const std::size_t len = wire::get_u32(buf_.get() + begin_);
+  if (len > max_ || live - 4 >= len) return {};
+  return {len, {buf_.get() + begin_ + 4, live - 4}};
+}
+
+void frame_reader::drop_partial_packet() noexcept {
+  if (partial().size == 0) return;
+  begin_ = end_ = 0;
+}
+
 void put_frame_header(std::uint8_t (&out)[4], std::uint32_t body_size) noexcept {
   wire::put_u32(out, body_size);
 }

@@ -1,7 +1,11 @@
 #include "edist/dist/packet_stream.hpp"
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
+#include <stdexcept>
 
 #include "edist/dist/error.hpp"
 
@@ -105,11 +109,32 @@ void packet_stream::fail(std::error_code ec) {
 void packet_stream::do_read() {
   if (closed_ || frozen_ || reading_active_) return;
   reading_active_ = true;
+  auto done = [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+    self->on_read(ec, n);
+  };
+  if (direct_) {
+    // The rest of the packet, and a little beyond it: usually the next packet's header.
+    auto beyond = reader_.prepare(opts_.direct_read_lookahead);
+    const std::array<asio::mutable_buffer, 2> buffers = {
+        asio::buffer(direct_rest_.data(), direct_rest_.size()),
+        asio::buffer(beyond.data(), std::min(beyond.size(), opts_.direct_read_lookahead))};
+    tp_->async_read_some(buffers, std::move(done));
+    return;
+  }
   auto space = reader_.prepare(opts_.read_chunk);
-  tp_->async_read_some(asio::buffer(space.data(), space.size()),
-                       [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                         self->on_read(ec, n);
-                       });
+  std::size_t limit = space.size();
+  const auto partial = reader_.partial();
+  if (!declined_ && partial.size >= opts_.direct_read_from) {
+    // Only the head the handler asked for (or a lookahead's worth, so that a head it could
+    // not do with costs no more reads): the rest may go straight to its memory.
+    const std::size_t have = partial.head.size();
+    limit = std::min(limit, std::max(head_wanted_ > have ? head_wanted_ - have : 0,
+                                     opts_.direct_read_lookahead));
+  } else if (after_direct_ && reader_.buffered() < 4) {
+    // After a packet read directly, the next one may be large too: learn its size first.
+    limit = std::min(limit, opts_.direct_read_lookahead);
+  }
+  tp_->async_read_some(asio::buffer(space.data(), limit), std::move(done));
 }
 
 void packet_stream::on_read(boost::system::error_code ec, std::size_t n) {
@@ -121,24 +146,44 @@ void packet_stream::on_read(boost::system::error_code ec, std::size_t n) {
     }
     return fail(ec);
   }
-  reader_.commit(n);
+  bool filled = false;
+  if (direct_) {
+    const std::size_t into_packet = std::min(n, direct_rest_.size());
+    direct_rest_ = direct_rest_.subspan(into_packet);
+    reader_.commit(n - into_packet);
+    filled = direct_rest_.empty();
+  } else {
+    reader_.commit(n);
+  }
   if (frozen_) return;
   if (n != 0) ticks_.on_read();
-  if (drain_frames()) do_read();
+  if (filled) {
+    direct_ = false;
+    after_direct_ = true;
+    handler_.on_packet_filled();
+    if (closed_ || frozen_) {
+      handler_.on_packets_end();
+      return;
+    }
+  }
+  if (drain_frames(filled)) do_read();
 }
 
-bool packet_stream::drain_frames() {
-  bool delivered = false;
+bool packet_stream::drain_frames(bool delivered) {
   bool read_on = true;
   for (bool more = true; more;) {
     auto f = reader_.next();
     switch (f.what) {
       case frame_reader::kind::need_more:
         more = false;
+        try_direct_read();
         break;
       case frame_reader::kind::tick:
         break;
       case frame_reader::kind::packet:
+        declined_ = false;
+        head_wanted_ = 0;
+        after_direct_ = false;
         handler_.on_packet(f.body);
         delivered = true;
         if (closed_ || frozen_) more = read_on = false;
@@ -151,6 +196,34 @@ bool packet_stream::drain_frames() {
   }
   if (delivered) handler_.on_packets_end();
   return read_on && !closed_ && !frozen_;
+}
+
+bool packet_stream::try_direct_read() {
+  if (declined_) return false;
+  const auto partial = reader_.partial();
+  if (partial.size < opts_.direct_read_from || partial.head.size() < head_wanted_) return false;
+  const auto dest = handler_.on_packet_start(partial.head, partial.size);
+  if (closed_ || frozen_) return false;
+  if (dest.into.empty()) {
+    if (dest.need_head > partial.head.size() && dest.need_head < partial.size) {
+      head_wanted_ = dest.need_head;
+    } else {
+      declined_ = true;
+    }
+    return false;
+  }
+  if (dest.taken > partial.head.size() || dest.into.size() != partial.size - dest.taken) {
+    throw std::logic_error("packet_stream: memory for a packet of the wrong size");
+  }
+  // The part already here is copied (at most a read's worth); the rest is read in place.
+  const auto here = partial.head.subspan(dest.taken);
+  if (!here.empty()) std::memcpy(dest.into.data(), here.data(), here.size());
+  direct_rest_ = dest.into.subspan(here.size());
+  reader_.drop_partial_packet();
+  direct_ = true;
+  head_wanted_ = 0;
+  after_direct_ = false;
+  return true;
 }
 
 void packet_stream::write_batch::copy(std::span<const std::uint8_t> bytes) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -194,6 +195,62 @@ TEST(ConnectionReceive, BadPacketClosesWithTheReason) {
   a->close();
   io.run_for(50ms);
   EXPECT_EQ(ra.closed.size(), 1u);
+}
+
+// Large messages from several senders: their fragments interleave and are read in place.
+TEST(ConnectionReceive, InterleavedLargeMessagesArriveWhole) {
+  asio::io_context io;
+  auto [x, y] = socket_pair(io);
+  recorder ra, rb;
+  connection_options opts;
+  opts.fragment_size = 64 * 1024;
+  opts.write_high_water = 64 * 1024;
+  auto a = connection::create(tcp_transport::make(std::move(x)), peer("b@localhost"), ra, opts);
+  auto b = connection::create(tcp_transport::make(std::move(y)), peer("a@localhost"), rb, opts);
+  a->start();
+  b->start();
+  for (std::uint64_t key = 1; key <= 4; ++key) {
+    ASSERT_FALSE(a->send(reg_send("big", blob((key * 300 + 7) * 1024)), key));
+  }
+  ASSERT_FALSE(a->send(reg_send("small", term(5)), 5));
+  run_until(io, [&] { return rb.messages.size() == 5; });
+  ASSERT_EQ(rb.messages.size(), 5u);
+  std::vector<std::size_t> sizes;
+  for (const auto& m : rb.messages) {
+    if (!m.payload->is_binary()) continue;
+    const auto size = m.payload->binary_bytes().size();
+    EXPECT_EQ(*m.payload, blob(size));
+    sizes.push_back(size / 1024);
+  }
+  std::sort(sizes.begin(), sizes.end());
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{307, 607, 907, 1207}));
+  a->close();
+  b->close();
+  io.run_for(50ms);
+}
+
+// The reassembly bound is hit by a fragment whose bytes are still to come: the connection
+// closes with the reason before committing memory to it.
+TEST(ConnectionReceive, ReassemblyBoundHitByAFragmentReadInPlace) {
+  asio::io_context io;
+  auto [x, y] = socket_pair(io);
+  recorder ra, rb;
+  connection_options sender;
+  sender.fragment_size = 64 * 1024;
+  connection_options receiver;
+  receiver.decode.max_reassembly_bytes = 200 * 1024;
+  auto a = connection::create(tcp_transport::make(std::move(x)), peer("b@localhost"), ra, sender);
+  auto b = connection::create(tcp_transport::make(std::move(y)), peer("a@localhost"), rb, receiver);
+  a->start();
+  b->start();
+  ASSERT_FALSE(a->send(reg_send("big", blob(1 << 20)), 1));
+  run_until(io, [&] { return !rb.closed.empty(); });
+  ASSERT_EQ(rb.closed.size(), 1u);
+  EXPECT_EQ(rb.closed[0], errc::reassembly_limit);
+  EXPECT_NE(b->close_detail().find("reassembly"), std::string::npos) << b->close_detail();
+  EXPECT_TRUE(rb.messages.empty());
+  a->close();
+  io.run_for(50ms);
 }
 
 TEST(ConnectionSend, RejectsAMissingPayload) {

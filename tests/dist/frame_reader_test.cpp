@@ -98,6 +98,36 @@ TEST(FrameReader, LargePacketGrowsWithTheData) {
   EXPECT_EQ(got, size);
 }
 
+TEST(FrameReader, PartialPacketCanBeTakenElsewhere) {
+  frame_reader r;
+  EXPECT_EQ(r.partial().size, 0u);
+  bytes in = packet(3, 1);
+  const bytes big = packet(100, 2);
+  in.insert(in.end(), big.begin(), big.begin() + 4 + 30);  // 30 bytes of a 100-byte packet
+  r.feed(in);
+  EXPECT_EQ(r.partial().size, 0u);  // a complete packet comes first
+  EXPECT_EQ(r.next().what, frame_reader::kind::packet);
+  EXPECT_EQ(r.next().what, frame_reader::kind::need_more);
+  auto p = r.partial();
+  EXPECT_EQ(p.size, 100u);
+  EXPECT_EQ(bytes(p.head.begin(), p.head.end()), bytes(30, 2));
+  r.drop_partial_packet();
+  EXPECT_EQ(r.buffered(), 0u);
+  EXPECT_EQ(r.partial().size, 0u);
+  // The caller read the rest elsewhere; what follows is read here again.
+  r.feed(packet(2, 3));
+  auto f = r.next();
+  ASSERT_EQ(f.what, frame_reader::kind::packet);
+  EXPECT_EQ(bytes(f.body.begin(), f.body.end()), bytes(2, 3));
+  // Only a length so far: a partial packet with an empty head; an oversized one is not.
+  r.feed(bytes{0, 0, 0, 50});
+  EXPECT_EQ(r.partial().size, 50u);
+  EXPECT_TRUE(r.partial().head.empty());
+  frame_reader small(10);
+  small.feed(bytes{0, 0, 0, 50, 1});
+  EXPECT_EQ(small.partial().size, 0u);
+}
+
 TEST(FrameReader, OversizedPacketIsAnError) {
   frame_reader r(1024);
   r.feed(packet(1024, 0));

@@ -1,8 +1,11 @@
 // packet_encoder and packet_decoder, against each other and against handcrafted packets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <edist/etf/encode.hpp>
 #include <memory>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -65,6 +68,44 @@ dist_message decode_all(packet_decoder& dec, const std::vector<bytes>& packets) 
   return {};
 }
 
+// What packet_stream does with a packet it reads in place: start_packet() with the first
+// `head` bytes (more when asked), the rest written where the decoder says, finish_packet().
+// `into_seen`, when given, receives the memory the decoder gave.
+packet_decoder::result place(packet_decoder& dec, const bytes& p, std::size_t head,
+                             std::span<std::uint8_t>* into_seen = nullptr) {
+  head = std::min(head, p.size() - 1);  // the stream offers only packets not all here
+  for (;;) {
+    auto pl = dec.start_packet(std::span(p).first(head), p.size());
+    switch (pl.what) {
+      case packet_decoder::placement::kind::placed: {
+        EXPECT_LE(pl.taken, head);
+        EXPECT_EQ(pl.into.size(), p.size() - pl.taken);
+        EXPECT_TRUE(dec.placing());
+        // The caller writes the head's rest and the bytes read later alike.
+        std::copy(p.begin() + static_cast<std::ptrdiff_t>(pl.taken), p.end(), pl.into.begin());
+        if (into_seen != nullptr) *into_seen = pl.into;
+        auto r = dec.finish_packet();
+        EXPECT_FALSE(dec.placing());
+        return r;
+      }
+      case packet_decoder::placement::kind::need_head:
+        EXPECT_GT(pl.need_head, head);
+        EXPECT_LT(pl.need_head, p.size());
+        head = pl.need_head;
+        continue;
+      case packet_decoder::placement::kind::whole:
+        return dec.decode(p);
+      case packet_decoder::placement::kind::error: {
+        packet_decoder::result r;
+        r.what = packet_decoder::status::error;
+        r.error = pl.error;
+        r.detail = pl.detail;
+        return r;
+      }
+    }
+  }
+}
+
 class PacketCodec : public ::testing::TestWithParam<dist_flags> {};
 
 TEST_P(PacketCodec, RoundTripsEveryKindOfMessage) {
@@ -103,6 +144,39 @@ TEST_P(PacketCodec, RoundTripsEveryKindOfMessage) {
   EXPECT_EQ(dec.reassembly_bytes(), 0u);
 }
 
+// The same messages, every packet placed from a head of a different length, decode as the
+// whole packets do; the decoders' state (atom cache, sequences) stays the same.
+TEST_P(PacketCodec, PlacedPacketsDecodeLikeWholeOnes) {
+  packet_encoder enc(GetParam(), 1024);
+  packet_decoder whole;
+  packet_decoder placed;
+  const std::vector<dist_message> msgs = {
+      reg_send(term::tuple({term::atom("$gen_call"), term::tuple({from, term::atom("tag")}),
+                            term::tuple({term::atom("is_auth"), node})})),
+      {ctrl::link{from, to}, std::nullopt},
+      reg_send(big_payload(10000)),
+      {ctrl::send{to, {}}, big_payload(3000)},
+  };
+  std::size_t n = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& m : msgs) {
+      for (const auto& p : packets_of(enc, m)) {
+        const auto expected = whole.decode(p);
+        const auto got = place(placed, p, (n++ * 37) % p.size());
+        ASSERT_EQ(got.what, expected.what) << got.detail;
+        if (expected.what != packet_decoder::status::message) continue;
+        EXPECT_EQ(to_term(got.message.control), to_term(m.control));
+        EXPECT_EQ(got.message.payload.has_value(), m.payload.has_value());
+        if (m.payload && got.message.payload) {
+          EXPECT_EQ(*got.message.payload, *m.payload);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(placed.pending_sequences(), 0u);
+  EXPECT_EQ(placed.reassembly_bytes(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Flags, PacketCodec,
                          ::testing::Values(all, no_cache, no_fragments, fragments_without_cache));
 
@@ -122,6 +196,191 @@ TEST(PacketCodecDetails, FragmentsWithoutAtomCacheUseHeadersWithoutReferences) {
   EXPECT_EQ(big[0][1], 69);
   EXPECT_EQ(big[0][18], 0);
   EXPECT_EQ(big[1][1], 70);
+}
+
+// Every length of head, from none to all but the last byte, for each kind of packet: a first
+// fragment (whose atom cache header the head may cut), continuations, a message in one
+// fragment, 131,68 and 112.
+TEST(PacketCodecPlacement, EveryHeadLength) {
+  const dist_message m = reg_send(big_payload(600), "a_registered_name");
+  for (dist_flags flags : {all, no_fragments, no_cache}) {
+    packet_encoder probe(flags, 256);
+    const std::size_t longest = [&] {
+      std::size_t l = 0;
+      for (const auto& p : packets_of(probe, m)) l = std::max(l, p.size());
+      return l;
+    }();
+    for (std::size_t head = 0; head < longest; ++head) {
+      packet_encoder enc(flags, 256);
+      packet_decoder dec;
+      const auto packets = packets_of(enc, m);
+      packet_decoder::result r;
+      for (std::size_t i = 0; i < packets.size(); ++i) {
+        r = place(dec, packets[i], std::min(head, packets[i].size() - 1));
+        ASSERT_NE(r.what, packet_decoder::status::error) << head << " " << r.detail;
+        EXPECT_EQ(r.what == packet_decoder::status::message, i + 1 == packets.size());
+      }
+      ASSERT_EQ(r.what, packet_decoder::status::message) << head;
+      EXPECT_EQ(*r.message.payload, *m.payload);
+      EXPECT_EQ(to_term(r.message.control), to_term(m.control));
+    }
+  }
+  // A message in one fragment (an encoder cuts a message only when it is bigger than one).
+  bytes single = {131, 69};
+  single.resize(18);
+  test::put_u64(&single[2], 7);
+  test::put_u64(&single[10], 1);
+  single.push_back(0);  // an empty atom cache header
+  etf::encode_buffer terms;
+  etf::encode_options o;
+  o.without_version = true;
+  etf::encode(to_term(ctrl::send{to, {}}), terms, o);
+  etf::encode(big_payload(300), terms, o);
+  single.insert(single.end(), terms.bytes().begin(), terms.bytes().end());
+  for (std::size_t head = 0; head < single.size(); ++head) {
+    packet_decoder dec;
+    auto r = place(dec, single, head);
+    ASSERT_EQ(r.what, packet_decoder::status::message) << head << " " << r.detail;
+    EXPECT_EQ(*r.message.payload, big_payload(300));
+    EXPECT_EQ(dec.pending_sequences(), 0u);
+  }
+}
+
+TEST(PacketCodecPlacement, LargeBinariesAreSlicesOfThePlacedBytes) {
+  for (dist_flags flags : {all, no_fragments}) {
+    packet_encoder enc(flags, 4096);
+    packet_decoder dec;
+    const auto packets = packets_of(enc, reg_send(big_payload(20000)));
+    std::span<std::uint8_t> first_into;
+    packet_decoder::result r;
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+      std::span<std::uint8_t> into;
+      r = place(dec, packets[i], 18 + 64, &into);
+      if (i == 0) first_into = into;
+    }
+    ASSERT_EQ(r.what, packet_decoder::status::message) << r.detail;
+    // The reassembly buffer (or the whole packet's buffer) starts where the first packet's
+    // body was placed and holds the whole message.
+    const auto blob = (*r.message.payload)[1].binary_bytes();
+    EXPECT_EQ(blob.size(), 20000u);
+    EXPECT_GE(blob.data(), first_into.data());
+    EXPECT_LE(blob.data() + blob.size(), first_into.data() + 20000 + 200);
+  }
+}
+
+TEST(PacketCodecPlacement, ChecksAndLimitsApplyBeforeTheBytesArrive) {
+  packet_encoder enc(all, 64);
+  auto packets = packets_of(enc, reg_send(big_payload(300)));
+  ASSERT_GT(packets.size(), 3u);
+  auto start = [](packet_decoder& dec, const bytes& p, std::size_t head = 18) {
+    return dec.start_packet(std::span(p).first(head), p.size());
+  };
+  using kind = packet_decoder::placement::kind;
+  {
+    packet_decoder dec;
+    const auto pl = start(dec, packets[1]);  // continuation first
+    EXPECT_EQ(pl.what, kind::error);
+    EXPECT_EQ(pl.error, errc::bad_fragment);
+    EXPECT_FALSE(pl.detail.empty());
+    EXPECT_FALSE(dec.placing());
+  }
+  {
+    packet_decoder dec;
+    EXPECT_EQ(place(dec, packets[0], 40).what, packet_decoder::status::incomplete);
+    EXPECT_EQ(start(dec, packets[2]).error, errc::bad_fragment);  // skipped one
+    EXPECT_EQ(start(dec, packets[0], packets[0].size() - 1).error, errc::bad_fragment);  // twice
+    bytes zero = packets[1];
+    test::put_u64(&zero[10], 0);
+    EXPECT_EQ(start(dec, zero).error, errc::bad_fragment);
+    EXPECT_EQ(start(dec, bytes{99, 0, 0}, 1).error, errc::bad_packet);
+    EXPECT_EQ(start(dec, bytes{131, 71, 0}, 2).error, errc::bad_packet);
+  }
+  {
+    packet_decoder_limits limits;
+    limits.max_reassembly_bytes = 150;
+    packet_decoder dec(limits);
+    EXPECT_EQ(place(dec, packets[0], 40).what, packet_decoder::status::incomplete);
+    auto pl = start(dec, packets[1]);
+    if (pl.what == kind::placed) {
+      std::copy(packets[1].begin() + 18, packets[1].end(), pl.into.begin());
+      EXPECT_EQ(dec.finish_packet().what, packet_decoder::status::incomplete);
+      pl = start(dec, packets[2]);
+    }
+    EXPECT_EQ(pl.what, kind::error);
+    EXPECT_EQ(pl.error, errc::reassembly_limit);
+  }
+  {
+    packet_decoder_limits limits;
+    limits.max_pending_sequences = 2;
+    packet_decoder dec(limits);
+    packet_encoder fresh(all, 64);
+    for (int i = 0; i < 2; ++i) {
+      auto more = packets_of(fresh, reg_send(big_payload(300)));
+      EXPECT_EQ(place(dec, more[0], 30).what, packet_decoder::status::incomplete);
+    }
+    auto third = packets_of(fresh, reg_send(big_payload(300)));
+    EXPECT_EQ(start(dec, third[0], 30).error, errc::reassembly_limit);
+  }
+  {
+    // A whole message bigger than the bound is not placed: it is left to the frame reader,
+    // whose memory follows the bytes received; nothing is counted for it.
+    packet_decoder_limits limits;
+    limits.max_reassembly_bytes = 1000;
+    packet_decoder dec(limits);
+    packet_encoder plain(no_fragments);
+    const auto p = packets_of(plain, reg_send(big_payload(2000)));
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(start(dec, p[0], 10).what, kind::whole);
+    EXPECT_FALSE(dec.placing());
+    EXPECT_EQ(dec.reassembly_bytes(), 0u);
+    EXPECT_EQ(dec.decode(p[0]).what, packet_decoder::status::message);
+  }
+}
+
+TEST(PacketCodecPlacement, FirstFragmentHeaderTakesEffectWhenItArrives) {
+  packet_encoder enc(all, 64);
+  packet_decoder dec;
+  const auto packets = packets_of(enc, reg_send(big_payload(300), "cached_name"));
+  ASSERT_GT(packets.size(), 2u);
+  const auto pl =
+      dec.start_packet(std::span(packets[0]).first(packets[0].size() - 1), packets[0].size());
+  ASSERT_EQ(pl.what, packet_decoder::placement::kind::placed);
+  bool found = false;
+  for (std::size_t i = 0; i < atom_cache_size; ++i)
+    found |= dec.cache().slot(i).is_atom("cached_name");
+  EXPECT_TRUE(found);
+  // While a packet is placed, nothing else may be decoded or started.
+  EXPECT_THROW(dec.decode(packets[1]), std::logic_error);
+  EXPECT_THROW(dec.start_packet(std::span(packets[1]).first(18), packets[1].size()),
+               std::logic_error);
+  std::copy(packets[0].end() - static_cast<std::ptrdiff_t>(pl.into.size()), packets[0].end(),
+            pl.into.begin());
+  EXPECT_EQ(dec.finish_packet().what, packet_decoder::status::incomplete);
+  EXPECT_THROW(dec.finish_packet(), std::logic_error);
+}
+
+TEST(PacketCodecPlacement, InterleavedSequences) {
+  packet_encoder enc(all, 64);
+  packet_decoder dec;
+  auto a = packets_of(enc, reg_send(big_payload(400), "first"));
+  auto b = packets_of(enc, reg_send(big_payload(300), "second"));
+  std::vector<std::string> done;
+  std::size_t ia = 0, ib = 0, n = 0;
+  while (ia < a.size() || ib < b.size()) {
+    for (auto* which : {&a, &b}) {
+      std::size_t& i = which == &a ? ia : ib;
+      if (i >= which->size()) continue;
+      const bytes& p = (*which)[i++];
+      auto r = place(dec, p, (n++ * 13) % p.size());
+      ASSERT_NE(r.what, packet_decoder::status::error) << r.detail;
+      if (r.what == packet_decoder::status::message) {
+        done.emplace_back(std::get<ctrl::reg_send>(r.message.control).to_name.atom_name());
+        EXPECT_EQ(*r.message.payload, big_payload(which == &a ? 400 : 300));
+      }
+    }
+  }
+  EXPECT_EQ(done, (std::vector<std::string>{"second", "first"}));
+  EXPECT_EQ(dec.reassembly_bytes(), 0u);
 }
 
 TEST(PacketCodecDetails, AtomCacheShrinksRepeatedMessages) {
@@ -377,6 +636,29 @@ TEST(PacketCodecDetails, ReassemblyBuffersAreReusedAndMayOutliveTheDecoder) {
   EXPECT_EQ(*third.payload, big_payload(50000));
   second = {};
   third = {};
+}
+
+// A pool full of small buffers makes room for a big one: a run of large messages after small
+// ones reuses memory instead of allocating fresh buffers (and page faults) for each.
+TEST(PacketCodecDetails, BigReassemblyBuffersReplaceSmallSpares) {
+  packet_encoder enc(all, 1024);
+  packet_decoder dec;
+  std::vector<dist_message> small;
+  for (int i = 0; i < 10; ++i) {
+    small.push_back(decode_all(dec, packets_of(enc, reg_send(big_payload(3000)))));
+  }
+  small.clear();  // the pool is now full of small buffers
+  auto big = decode_all(dec, packets_of(enc, reg_send(big_payload(200000))));
+  ASSERT_TRUE(big.payload.has_value());
+  const std::uint8_t* storage = (*big.payload)[1].binary_bytes().data();
+  big = {};
+  // Were the buffer freed, this would likely take its place.
+  auto blocker = std::make_unique<std::uint8_t[]>(300000);
+  blocker[0] = 1;
+  auto again = decode_all(dec, packets_of(enc, reg_send(big_payload(200000))));
+  ASSERT_TRUE(again.payload.has_value());
+  EXPECT_EQ((*again.payload)[1].binary_bytes().data(), storage);
+  EXPECT_EQ(*again.payload, big_payload(200000));
 }
 
 TEST(PacketCodecDetails, EncoderChecksPayloadPresence) {

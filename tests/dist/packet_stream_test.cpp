@@ -3,10 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -312,6 +316,355 @@ TEST(PacketStream, LargePartsWithAnOwnerAreWrittenInPlaceAndReleasedAfterwards) 
   p.a->close();
   for (int i = 0; i < 20 && big.use_count() != 1; ++i) io.run_one_for(50ms);
   EXPECT_EQ(big.use_count(), 1);
+}
+
+// A transport that plays a script: each read gets at most what is left of the current chunk
+// (so the test decides where reads end), after `delay` when one is set; when the script is
+// over, reads wait (or see end of file with `eof_at_end`) until more is added or the transport
+// is closed. Writes are accepted and dropped.
+class scripted_transport final : public transport {
+ public:
+  scripted_transport(asio::io_context& io, std::vector<bytes> chunks)
+      : io_(io), chunks_(std::move(chunks)), timer_(io) {}
+
+  executor_type get_executor() const override { return io_.get_executor(); }
+  length_prefix handshake_prefix() const noexcept override { return length_prefix::u16; }
+  void close() noexcept override {
+    open_ = false;
+    timer_.cancel();
+    if (waiting_) complete(std::move(*waiting_), asio::error::operation_aborted, 0);
+    waiting_.reset();
+  }
+  bool is_open() const noexcept override { return open_; }
+  std::string remote_endpoint_text() const override { return "script"; }
+
+  void add(bytes chunk) {
+    chunks_.push_back(std::move(chunk));
+    if (waiting_) {
+      auto h = std::move(*waiting_);
+      waiting_.reset();
+      serve(waiting_buffers_, std::move(h));
+    }
+  }
+
+  std::chrono::milliseconds delay{0};
+  bool eof_at_end = false;
+  std::size_t reads = 0;
+  std::size_t read_bytes = 0;
+
+ protected:
+  void do_read_some(const mutable_buffers& b, io_handler h) override {
+    ++reads;
+    if (!open_) return complete(std::move(h), asio::error::operation_aborted, 0);
+    if (delay.count() == 0) return serve(b, std::move(h));
+    timer_.expires_after(delay);
+    timer_.async_wait([this, b, h = std::move(h)](boost::system::error_code ec) mutable {
+      if (ec || !open_) return std::move(h)(asio::error::operation_aborted, std::size_t{0});
+      serve(b, std::move(h));
+    });
+  }
+  void do_write_some(const const_buffers& b, io_handler h) override {
+    complete(std::move(h), {}, asio::buffer_size(b));
+  }
+
+ private:
+  void complete(io_handler h, boost::system::error_code ec, std::size_t n) {
+    asio::post(io_, [h = std::move(h), ec, n]() mutable { std::move(h)(ec, n); });
+  }
+  void serve(const mutable_buffers& b, io_handler h) {
+    while (next_ < chunks_.size() && offset_ == chunks_[next_].size()) {
+      ++next_;
+      offset_ = 0;
+    }
+    if (next_ == chunks_.size()) {
+      if (eof_at_end) return complete(std::move(h), asio::error::eof, 0);
+      waiting_buffers_ = b;
+      waiting_.emplace(std::move(h));
+      return;
+    }
+    const bytes& chunk = chunks_[next_];
+    std::size_t n = 0;
+    for (const auto& buffer : b) {
+      const std::size_t k = std::min(buffer.size(), chunk.size() - offset_);
+      std::memcpy(buffer.data(), chunk.data() + offset_, k);
+      offset_ += k;
+      n += k;
+    }
+    read_bytes += n;
+    complete(std::move(h), {}, n);
+  }
+
+  asio::io_context& io_;
+  std::vector<bytes> chunks_;
+  std::size_t next_ = 0;
+  std::size_t offset_ = 0;
+  bool open_ = true;
+  asio::steady_timer timer_;
+  std::optional<io_handler> waiting_;
+  mutable_buffers waiting_buffers_;
+};
+
+// Takes packets that start with 'D' into memory of its own (their first byte as a header),
+// asks for a 40-byte head for those that start with 'H', refuses 'X' by closing the stream,
+// leaves the others to on_packet(); records what arrived, and how.
+struct placing_recorder : packet_stream::handler {
+  struct arrival {
+    char how;  // 'p': on_packet, 'f': on_packet_filled
+    bytes body;
+    bool operator==(const arrival&) const = default;
+  };
+  std::vector<arrival> got;
+  std::vector<std::error_code> closed;
+  std::size_t starts = 0;
+  std::size_t ends = 0;
+  std::size_t arrivals_at_last_end = 0;
+  packet_stream* stream = nullptr;
+  std::unique_ptr<bytes> memory;  // the packet being placed: its header, then `into`
+  std::size_t header = 0;
+
+  void on_packet(std::span<const std::uint8_t> p) override {
+    EXPECT_FALSE(memory) << "a packet in the middle of another";
+    got.push_back({'p', bytes(p.begin(), p.end())});
+  }
+  packet_destination on_packet_start(std::span<const std::uint8_t> head,
+                                     std::size_t size) override {
+    ++starts;
+    EXPECT_LT(head.size(), size);
+    EXPECT_FALSE(memory);
+    if (head.empty()) return {0, {}, 1};
+    packet_destination d;
+    switch (head[0]) {
+      case 'D':
+        header = 1;
+        break;
+      case 'H':
+        if (head.size() < 40) return {0, {}, 40};
+        header = 40;
+        break;
+      case 'X':
+        stream->close(errc::bad_packet);
+        return {};
+      default:
+        return {};
+    }
+    memory = std::make_unique<bytes>(head.begin(), head.begin() + static_cast<long>(header));
+    memory->resize(size, 0xee);
+    d.taken = header;
+    d.into = std::span(*memory).subspan(header);
+    return d;
+  }
+  void on_packet_filled() override {
+    EXPECT_TRUE(memory);
+    if (memory) got.push_back({'f', std::move(*memory)});
+    memory.reset();
+  }
+  void on_packets_end() override {
+    ++ends;
+    arrivals_at_last_end = got.size();
+  }
+  void on_closed(std::error_code ec) override {
+    closed.push_back(ec);
+    memory.reset();  // nothing may be written there any more
+  }
+};
+
+bytes packet_of(char first, std::size_t size, std::uint8_t seed) {
+  bytes b(size);
+  b[0] = static_cast<std::uint8_t>(first);
+  for (std::size_t i = 1; i < size; ++i) b[i] = static_cast<std::uint8_t>(seed + i * 7);
+  return b;
+}
+
+packet_stream_options small_direct_options() {
+  packet_stream_options opts;
+  opts.direct_read_from = 100;
+  opts.direct_read_lookahead = 16;
+  opts.read_chunk = 64;
+  return opts;
+}
+
+// Checks that `got` holds `packets` in order, each once, and that only packets the handler
+// takes came through its memory; with `all_placed`, every one it takes did (a packet all
+// read at once, before it could be offered, comes by on_packet()).
+void expect_arrivals(const std::vector<placing_recorder::arrival>& got,
+                     const std::vector<bytes>& packets, std::size_t direct_from, bool all_placed,
+                     const std::string& what) {
+  ASSERT_EQ(got.size(), packets.size()) << what;
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    EXPECT_EQ(got[i].body, packets[i]) << what << ": packet " << i;
+    const bool takes =
+        packets[i].size() >= direct_from && (packets[i][0] == 'D' || packets[i][0] == 'H');
+    if (!takes) {
+      EXPECT_EQ(got[i].how, 'p') << what << ": packet " << i;
+    }
+    if (takes && all_placed) {
+      EXPECT_EQ(got[i].how, 'f') << what << ": packet " << i;
+    }
+  }
+}
+
+// Small packets, ticks, and large ones placed, refused, or placed after a longer head, split
+// into two reads at every byte boundary and then read byte by byte: each packet arrives once,
+// in order, and the large ones the handler takes arrive through its memory.
+TEST(PacketStreamDirect, LargePacketsAreReadInPlaceWhereverReadsEnd) {
+  const std::vector<bytes> packets = {
+      packet_of('s', 5, 1),   packet_of('D', 300, 2), packet_of('N', 200, 3),
+      packet_of('H', 250, 4), packet_of('s', 9, 5),   packet_of('D', 1000, 6),
+      packet_of('D', 101, 7), packet_of('D', 100, 8), packet_of('s', 1, 9),
+  };
+  bytes stream_bytes;
+  for (const auto& p : packets) {
+    const auto f = frame(p);
+    stream_bytes.insert(stream_bytes.end(), f.begin(), f.end());
+    if (&p == &packets[2]) stream_bytes.insert(stream_bytes.end(), {0, 0, 0, 0});  // a tick
+  }
+  auto run_script = [&](std::vector<bytes> chunks, bool all_placed, const std::string& what) {
+    asio::io_context io;
+    auto tp = std::make_unique<scripted_transport>(io, std::move(chunks));
+    auto* script = tp.get();
+    placing_recorder rec;
+    auto s = packet_stream::create(std::move(tp), rec, small_direct_options());
+    rec.stream = s.get();
+    s->start();
+    const auto t0 = std::chrono::steady_clock::now();
+    while (rec.got.size() < packets.size() && rec.closed.empty() &&
+           std::chrono::steady_clock::now() - t0 < 2s) {
+      io.run_one_for(10ms);
+    }
+    io.poll();
+    expect_arrivals(rec.got, packets, 100, all_placed, what);
+    EXPECT_TRUE(rec.closed.empty()) << what;
+    EXPECT_EQ(rec.arrivals_at_last_end, packets.size()) << what;
+    EXPECT_EQ(script->read_bytes, stream_bytes.size()) << what;
+    s->close();
+    io.poll();
+    EXPECT_EQ(rec.closed.size(), 1u) << what;
+  };
+  for (std::size_t k = 0; k <= stream_bytes.size(); ++k) {
+    run_script({bytes(stream_bytes.begin(), stream_bytes.begin() + static_cast<long>(k)),
+                bytes(stream_bytes.begin() + static_cast<long>(k), stream_bytes.end())},
+               false, "split at " + std::to_string(k));
+    if (HasFailure()) return;
+  }
+  std::vector<bytes> one_by_one;
+  for (std::uint8_t b : stream_bytes) one_by_one.push_back({b});
+  run_script(std::move(one_by_one), true, "byte by byte");
+}
+
+TEST(PacketStreamDirect, ClosedDuringADirectRead) {
+  asio::io_context io;
+  const bytes big = frame(packet_of('D', 5000, 1));
+  auto tp = std::make_unique<scripted_transport>(
+      io, std::vector<bytes>{bytes(big.begin(), big.begin() + 2000)});
+  auto* script = tp.get();
+  placing_recorder rec;
+  auto s = packet_stream::create(std::move(tp), rec, small_direct_options());
+  rec.stream = s.get();
+  s->start();
+  io.run_for(20ms);
+  EXPECT_EQ(rec.starts, 1u);
+  EXPECT_TRUE(rec.memory);  // a read into it is in flight
+  s->close();
+  io.run_for(20ms);
+  ASSERT_EQ(rec.closed.size(), 1u);
+  EXPECT_EQ(rec.closed[0], errc::connection_closed);
+  EXPECT_TRUE(rec.got.empty());
+  EXPECT_EQ(script->read_bytes, 2000u);
+}
+
+TEST(PacketStreamDirect, PeerClosingInTheMiddleOfAPacket) {
+  asio::io_context io;
+  const bytes big = frame(packet_of('D', 5000, 1));
+  auto tp = std::make_unique<scripted_transport>(
+      io, std::vector<bytes>{bytes(big.begin(), big.begin() + 3000)});
+  tp->eof_at_end = true;
+  placing_recorder rec;
+  auto s = packet_stream::create(std::move(tp), rec, small_direct_options());
+  rec.stream = s.get();
+  s->start();
+  io.run_for(20ms);
+  ASSERT_EQ(rec.closed.size(), 1u);
+  EXPECT_EQ(rec.closed[0], errc::peer_closed);
+  EXPECT_TRUE(rec.got.empty());
+}
+
+TEST(PacketStreamDirect, HandlerRefusingAPacketClosesTheStream) {
+  asio::io_context io;
+  bytes script = frame(packet_of('s', 3, 1));
+  for (const auto& f : {frame(packet_of('X', 500, 2)), frame(packet_of('s', 3, 3))}) {
+    script.insert(script.end(), f.begin(), f.end());
+  }
+  auto tp = std::make_unique<scripted_transport>(
+      io, std::vector<bytes>{bytes(script.begin(), script.begin() + 30),
+                             bytes(script.begin() + 30, script.end())});
+  placing_recorder rec;
+  auto s = packet_stream::create(std::move(tp), rec, small_direct_options());
+  rec.stream = s.get();
+  s->start();
+  io.run_for(20ms);
+  ASSERT_EQ(rec.closed.size(), 1u);
+  EXPECT_EQ(rec.closed[0], errc::bad_packet);
+  ASSERT_EQ(rec.got.size(), 1u);  // nothing after the refused packet
+  EXPECT_EQ(rec.got[0].body, packet_of('s', 3, 1));
+}
+
+// A large packet trickling in keeps the link alive: its reads count as traffic.
+TEST(PacketStreamDirect, ADirectReadCountsAsTraffic) {
+  asio::io_context io;
+  const bytes big = frame(packet_of('D', 3000, 1));
+  std::vector<bytes> chunks;
+  for (std::size_t at = 0; at < big.size(); at += 100) {
+    chunks.emplace_back(big.begin() + static_cast<long>(at),
+                        big.begin() + static_cast<long>(std::min(big.size(), at + 100)));
+  }
+  auto tp = std::make_unique<scripted_transport>(io, std::move(chunks));
+  tp->delay = 40ms;  // 31 reads: about 1.2 s, three times net_ticktime
+  placing_recorder rec;
+  auto opts = small_direct_options();
+  opts.ticks.net_ticktime = 400ms;
+  auto s = packet_stream::create(std::move(tp), rec, opts);
+  rec.stream = s.get();
+  s->start();
+  const auto t0 = std::chrono::steady_clock::now();
+  while (rec.got.empty() && rec.closed.empty() && std::chrono::steady_clock::now() - t0 < 5s) {
+    io.run_one_for(50ms);
+  }
+  EXPECT_TRUE(rec.closed.empty());
+  ASSERT_EQ(rec.got.size(), 1u);
+  EXPECT_EQ(rec.got[0], (placing_recorder::arrival{'f', packet_of('D', 3000, 1)}));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 800ms);
+  s->close();
+  io.run_for(50ms);
+}
+
+// Over a real socket, with the default options: large packets of many sizes between small ones.
+TEST(PacketStreamDirect, LargePacketsInPlaceOverASocket) {
+  asio::io_context io;
+  auto sockets = socket_pair(io);
+  placing_recorder rec;
+  auto s = packet_stream::create(tcp_transport::make(std::move(sockets.first)), rec);
+  rec.stream = s.get();
+  s->start();
+  std::vector<bytes> packets;
+  bytes out;
+  for (std::size_t i = 0; i < 60; ++i) {
+    const std::size_t size = (i * 7919 * 131) % (300 * 1024) + 1;
+    packets.push_back(packet_of(i % 3 == 0 ? 's' : 'D', size, static_cast<std::uint8_t>(i)));
+    const auto f = frame(packets.back());
+    out.insert(out.end(), f.begin(), f.end());
+  }
+  asio::async_write(sockets.second, asio::buffer(out),
+                    [](boost::system::error_code, std::size_t) {});
+  const auto t0 = std::chrono::steady_clock::now();
+  while (rec.got.size() < packets.size() && std::chrono::steady_clock::now() - t0 < 10s) {
+    io.run_one_for(50ms);
+  }
+  expect_arrivals(rec.got, packets, packet_stream_options{}.direct_read_from, false, "socket");
+  const auto placed =
+      std::count_if(rec.got.begin(), rec.got.end(), [](const auto& a) { return a.how == 'f'; });
+  EXPECT_GT(placed, 20);  // most large packets cannot arrive in one 64 KiB read
+  s->close();
+  io.run_for(50ms);
 }
 
 }  // namespace

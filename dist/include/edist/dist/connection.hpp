@@ -113,6 +113,9 @@ class connection : public std::enable_shared_from_this<connection> {
   struct stream_events final : packet_stream::handler {
     connection* self = nullptr;
     void on_packet(std::span<const std::uint8_t> packet) override;
+    packet_destination on_packet_start(std::span<const std::uint8_t> head,
+                                       std::size_t size) override;
+    void on_packet_filled() override;
     void on_packets_end() override;
     void on_written() override;
     void on_closed(std::error_code ec) override;
@@ -125,6 +128,7 @@ class connection : public std::enable_shared_from_this<connection> {
   connection(std::unique_ptr<transport> tp, handshake_result peer, handler& h,
              connection_options opts, std::vector<std::uint8_t> leftover);
   void pump();
+  void on_decoded(packet_decoder::result&& r);
   void after_dequeue(std::size_t bytes);
   std::unique_ptr<outgoing_message> spare_message();
   // Hands out's next packet to the stream, adding its size to `released`; false (the stream

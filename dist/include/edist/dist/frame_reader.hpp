@@ -43,6 +43,19 @@ class frame_reader {
   // The next tick or packet; need_more when incomplete. After an error the reader stays failed.
   frame next();
 
+  // After next() said need_more: the packet whose length has arrived but not all of its body
+  // (size 0 when there is none, e.g. fewer than 4 bytes are here). `head` is the part of the
+  // body buffered so far; it is valid until the next call to prepare(), feed() or
+  // drop_partial_packet().
+  struct partial_packet {
+    std::size_t size = 0;
+    std::span<const std::uint8_t> head;
+  };
+  partial_packet partial() const noexcept;
+  // Forgets the buffered bytes of partial(), whose body the caller reads elsewhere from now on
+  // (the reader holds nothing else then: a partial packet is always the last thing buffered).
+  void drop_partial_packet() noexcept;
+
   std::size_t buffered() const noexcept { return end_ - begin_; }
   std::size_t max_frame_size() const noexcept { return max_; }
 

@@ -6,6 +6,11 @@
 // It knows nothing of terms: the connection layer on top decodes the packets it delivers and
 // encodes the packets it sends.
 //
+// Receive path: packets are read in chunks into one buffer and delivered as views into it
+// (many small packets per read). A packet of at least options::direct_read_from bytes may
+// instead be read straight into memory of the handler's (handler::on_packet_start), so that
+// its bytes are copied once, by the kernel, into the place they are decoded from.
+//
 // Send path and backpressure: send() copies the packet into the pending buffer (reused, so no
 // allocation in steady state) and returns errc::send_queue_full instead of queueing beyond
 // options::max_send_queue; the owner then waits for handler::on_send_ready(), called once the
@@ -43,6 +48,13 @@ struct packet_stream_options {
   // send_parts() with an owner references parts of at least this many bytes instead of
   // copying them (smaller ones are cheaper to copy than to describe to the kernel).
   std::size_t reference_parts_from = 4096;
+  // Packets of at least this many bytes are offered to handler::on_packet_start() once their
+  // first bytes are here. Smaller ones cost less to copy than the extra read they would take.
+  std::size_t direct_read_from = 16 * 1024;
+  // A read into a handler's memory also reads up to this many bytes beyond the packet's end,
+  // into the read buffer: what follows is usually the next packet's header, and the bytes of a
+  // large packet read there are copied. Small: a handful of small packets may take an extra read.
+  std::size_t direct_read_lookahead = 1024;
 };
 
 class packet_stream : public std::enable_shared_from_this<packet_stream> {
@@ -56,6 +68,28 @@ class packet_stream : public std::enable_shared_from_this<packet_stream> {
     // One packet (without its length; ticks are not delivered). The view is valid only during
     // the call.
     virtual void on_packet(std::span<const std::uint8_t> packet) = 0;
+    // A packet of `size` bytes (at least options::direct_read_from) has begun to arrive:
+    // `head` is its first bytes (fewer than `size`; valid during the call). The handler may
+    // give memory for the rest: packet[taken, size) is then written to `into` (exactly
+    // size - taken bytes, the part of the head after `taken` copied, the rest read straight
+    // there) and on_packet_filled() follows instead of on_packet(). `into` must stay valid,
+    // and be used by nothing else, until on_packet_filled() or on_closed(); once the stream is
+    // closed nothing more is written to it. Empty `into`: with need_head > head.size() the
+    // stream asks again once that many bytes are here, else the packet comes by on_packet().
+    // The handler may close the stream here (e.g. a fragment of an unknown sequence).
+    struct packet_destination {
+      std::size_t taken = 0;  // bytes of `head` the handler has used up (its headers)
+      std::span<std::uint8_t> into;
+      std::size_t need_head = 0;
+    };
+    virtual packet_destination on_packet_start(std::span<const std::uint8_t> head,
+                                               std::size_t size) {
+      (void)head;
+      (void)size;
+      return {};
+    }
+    // The packet of the last on_packet_start() that gave memory has all been written there.
+    virtual void on_packet_filled() {}
     // After the packets of one read were delivered (at least one, whatever ended the run:
     // no more complete packets, a close, an error), on the same thread: lets the owner finish
     // work the packets started (node/ runs what they woke up here) before reading on.
@@ -115,7 +149,12 @@ class packet_stream : public std::enable_shared_from_this<packet_stream> {
 
   void do_read();
   void on_read(boost::system::error_code ec, std::size_t n);
-  bool drain_frames();
+  // Delivers the complete packets buffered (`delivered`: a packet was delivered already in
+  // this read) and starts a direct read when a large one begins; false: do not read on.
+  bool drain_frames(bool delivered = false);
+  // Offers the partial packet at the end of the buffer to the handler; true when it is now
+  // read into the handler's memory.
+  bool try_direct_read();
   void do_write();
   void on_written(boost::system::error_code ec);
   void arm_tick_timer();
@@ -158,6 +197,15 @@ class packet_stream : public std::enable_shared_from_this<packet_stream> {
   bool closed_ = false;
   bool frozen_ = false;
   bool want_send_ready_ = false;
+  // Reading a packet into the handler's memory: the part of it not yet filled.
+  std::span<std::uint8_t> direct_rest_;
+  bool direct_ = false;
+  // For the partial packet buffered: ask the handler when this many bytes of it are here
+  // (0: at once), or never (declined_: it comes by on_packet()).
+  std::size_t head_wanted_ = 0;
+  bool declined_ = false;
+  // The last packet was read directly: the read buffer holds at most the start of the next.
+  bool after_direct_ = false;
 };
 
 }  // namespace edist::dist

@@ -57,6 +57,8 @@ class transport {
   // The handshake length prefix this transport uses (u16 for TCP, u32 for TLS).
   virtual length_prefix handshake_prefix() const noexcept = 0;
   // Closes the stream; outstanding operations complete with operation_aborted. Idempotent.
+  // Once it returns, an outstanding read writes nothing more into its buffers (packet_stream
+  // reads into memory its handler may free once told the stream is closed).
   virtual void close() noexcept = 0;
   virtual bool is_open() const noexcept = 0;
   // "address:port" of the peer, for logs; "" when unknown.
