@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 #include <edist/dist/node_name.hpp>
+#include <edist/etf/encode.hpp>
 
 #include "edist/node/cookie.hpp"
 #include "edist/node/error.hpp"
@@ -183,18 +184,22 @@ bool node::route(const term& node_atom, remote_signal&& s) {
   std::lock_guard lock(mu_);
   if (stopped_) return false;
   auto it = peers_.find(peer_name);
-  if (it != peers_.end()) {
-    if (it->second.up) {
-      send_locked(it->second, std::move(s));
-    } else {
-      it->second.queue.push_back(std::move(s));
-    }
+  if (it != peers_.end() && it->second.up) {
+    send_locked(it->second, std::move(s));
     return true;
   }
-  if (dialer_ == nullptr || dist::check_node_names(name_, peer_name)) return false;
-  auto& p = peers_[std::string(peer_name)];
+  const bool dialing = it != peers_.end();
+  if (!dialing && (dialer_ == nullptr || dist::check_node_names(name_, peer_name))) return false;
+  // As dist::estimated_size: the control message's share plus the payload.
+  const std::size_t bytes = 256 + (s.payload.is_nil() ? 0 : etf::encoded_size(s.payload, true));
+  auto& p = dialing ? it->second : peers_[std::string(peer_name)];
+  if (p.queue_bytes + bytes > options_.max_connecting_queue_bytes) {
+    if (!dialing) peers_.erase(std::string(peer_name));
+    return false;
+  }
+  p.queue_bytes += bytes;
   p.queue.push_back(std::move(s));
-  dialer_->dial(std::string(peer_name));
+  if (!dialing) dialer_->dial(std::string(peer_name));
   return true;
 }
 
@@ -337,6 +342,7 @@ void node::on_connection_up(const connection_info& info, std::shared_ptr<peer_co
       p.conn = std::move(conn);
       for (auto& s : p.queue) send_locked(p, std::move(s));
       p.queue.clear();
+      p.queue_bytes = 0;
       waiters = std::move(p.waiters);
       p.waiters.clear();
     }

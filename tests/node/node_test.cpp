@@ -435,6 +435,57 @@ TEST_F(Node, SimultaneousConnectGreaterNameWins) {
   EXPECT_EQ(n->decide_incoming("new@localhost"), edist::dist::accept_decision::ok);
 }
 
+// Our dial meeting `alive` replaces the peer's connection only while it is still the attempt
+// we want: not once the connection in the other direction is up or being accepted.
+TEST_F(Node, DialMeetingAliveKeepsAConnectionInTheOtherDirection) {
+  EXPECT_FALSE(n->keep_dial_on_alive("zzz@localhost"));  // no dial of ours at all
+  n->connect("zzz@localhost");
+  EXPECT_TRUE(n->keep_dial_on_alive("zzz@localhost"));  // e.g. the peer restarted
+  EXPECT_EQ(n->decide_incoming("zzz@localhost"), edist::dist::accept_decision::ok_simultaneous);
+  EXPECT_FALSE(n->keep_dial_on_alive("zzz@localhost"));  // theirs is being accepted
+  auto c = up("zzz@localhost");
+  EXPECT_FALSE(n->keep_dial_on_alive("zzz@localhost"));  // theirs is up
+}
+
+// Signals to a node being connected wait within max_connecting_queue_bytes; beyond, they are
+// treated as unreachable, and what was queued still goes out once the connection is up.
+TEST(NodeConnectingQueue, IsBoundedAndAnswersOverflowAsUnreachable) {
+  asio::io_context io;
+  fake_dialer dialer;
+  std::error_code ec;
+  auto n = node::create(io.get_executor(),
+                        {.name = "cpp@localhost",
+                         .cookie = "SECRET",
+                         .global_server = false,
+                         .max_connecting_queue_bytes = 3600},
+                        5, ec);
+  ASSERT_FALSE(ec);
+  n->set_dialer(&dialer);
+  const term beam_pid = term::pid(atom("beam@localhost"), 40, 0, 1);
+  process p = n->spawn();
+  p.trap_exit(true);
+  // Counted as 256 bytes for the control message plus the encoded payload: 1,762 each.
+  const term blob = term::binary(std::string(1500, 'x'));
+  p.send(beam_pid, blob);
+  p.send(beam_pid, blob);
+  p.send(beam_pid, blob);  // beyond 3,600: dropped
+  p.link(beam_pid);        // no room either (256 more): answered at once
+  EXPECT_EQ(*p.receive(0s), term::tuple({atom("EXIT"), beam_pid, atom("noconnection")}));
+  ASSERT_EQ(dialer.dialled.size(), 1u);
+  auto c = std::make_shared<fake_connection>();
+  n->on_connection_up(
+      {"beam@localhost", edist::dist::advertised_flags(edist::dist::visibility::visible), false, 1},
+      c);
+  ASSERT_EQ(c->sent.size(), 2u);
+  EXPECT_EQ(c->sent[0].payload, blob);
+  // A single signal larger than the bound to a node not connected yet: not dialled for.
+  const term far_pid = term::pid(atom("far@localhost"), 1, 0, 1);
+  p.send(far_pid, term::binary(std::string(8192, 'y')));
+  EXPECT_EQ(dialer.dialled.size(), 1u);
+  EXPECT_FALSE(n->is_connected("far@localhost"));
+  n->shutdown();
+}
+
 TEST_F(Node, PingPongAndPang) {
   auto c = up(beam);
   bool result = false, called = false;

@@ -12,7 +12,8 @@
 // (decide_incoming, which also resolves simultaneous connects as net_kernel does), and reports
 // established connections, control messages and losses through the on_* calls below. Sending
 // to a node with no connection asks the dialer for one and queues the signals until it is up
-// (or fails: links and monitors then fire with `noconnection`).
+// (or fails: links and monitors then fire with `noconnection`), within
+// node_options::max_connecting_queue_bytes.
 //
 // Ownership: create() returns a shared_ptr. The dialer and every peer_connection are
 // borrowed/shared as stated on each call; call shutdown() before destroying what they refer to.
@@ -90,6 +91,11 @@ struct node_options {
   // A visible node runs a `global_name_server` taking part in :global's protocol, as BEAM
   // nodes do (global_server.hpp). Ignored for hidden nodes, which never run it.
   bool global_server = true;
+  // Signals to a node whose connection is still being set up wait for it, up to this many
+  // bytes (their estimated encoded size) per node. Beyond, a signal is treated as if the node
+  // were unreachable: a message is dropped, a link or monitor is answered with
+  // `noconnection` at once. A connection that never comes up then holds no unbounded memory.
+  std::size_t max_connecting_queue_bytes = std::size_t{64} << 20;
 };
 
 // Which nodes nodes() lists, as Node.list/1 and erlang:nodes/1.
@@ -234,7 +240,8 @@ class node : public std::enable_shared_from_this<node> {
     bool hidden = false;
     control_features features;
     std::shared_ptr<peer_connection> conn;
-    std::vector<remote_signal> queue;
+    std::vector<remote_signal> queue;  // while connecting
+    std::size_t queue_bytes = 0;       // their estimated size, within max_connecting_queue_bytes
     std::vector<std::function<void(std::error_code)>> waiters;
     // Our spawn requests the peer has not answered: request id -> requester.
     std::map<etf::term, etf::term> pending_spawns;
