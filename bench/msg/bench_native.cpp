@@ -53,6 +53,10 @@ struct settings {
   bool quick = false;
   std::string results = "bench-native.tsv";
   std::string edist_program = EDIST_BENCH_EDIST_PROGRAM;
+  // Profiling mode: only this many small messages to sink after the connection is set up,
+  // nothing else (run under callgrind twice with two counts; the difference divided by the
+  // difference of the counts is the cost per message, without the start-up).
+  std::int64_t small_only = 0;
 };
 
 const std::vector<std::uint64_t> sweep_sizes = {16, 256, 4096, 65536, 1048576, 4194304};
@@ -385,6 +389,13 @@ int run(const settings& s) {
 
   edist_peer_run e{driver, driver.node().spawn(), term::tuple({atom("echo"), atom(peer_node)}),
                    term::tuple({atom("sink"), atom(peer_node)}), peer_program.pid()};
+  if (s.small_only > 0) {
+    const auto r = e.one_way(term::tuple({atom("msg"), term::integer(std::int64_t{1})}),
+                             s.small_only, window_for(16));
+    std::cout << "small_only\t" << s.small_only << "\t" << r.seconds << " s\n";
+    peer_program.terminate();
+    return 0;
+  }
   raw_client raw;
   // Warm-up: connection buffers, allocator pools, the peer's code in cache.
   e.round_trips(100);
@@ -491,8 +502,11 @@ int main(int argc, char** argv) {
       s.results = argv[++i];
     } else if (a == "--edist" && i + 1 < argc) {
       s.edist_program = argv[++i];
+    } else if (a == "--small-only" && i + 1 < argc) {
+      s.small_only = std::stoll(argv[++i]);
     } else {
-      std::cerr << "usage: edist_bench_native [--quick] [--results FILE] [--edist PATH]\n";
+      std::cerr << "usage: edist_bench_native [--quick] [--results FILE] [--edist PATH] "
+                   "[--small-only N]\n";
       return 2;
     }
   }
