@@ -82,7 +82,7 @@ void packet_encoder::encode(const dist_message& m, outgoing_message& out) {
 
   if (!atom_cache_) {
     e.data.put_u8(112);
-    etf::encode(to_term(m.control), e.data, term_options_);
+    encode_control(m.control, e.data, term_options_);
     if (m.payload) etf::encode(*m.payload, e.data, term_options_);
     out.split_into_pieces();
     out.fragment_size_ = out.size_;
@@ -93,7 +93,7 @@ void packet_encoder::encode(const dist_message& m, outgoing_message& out) {
   }
 
   cache_.begin_message();
-  etf::encode(to_term(m.control), e.data, term_options_);
+  encode_control(m.control, e.data, term_options_);
   if (m.payload) etf::encode(*m.payload, e.data, term_options_);
   out.split_into_pieces();
 
