@@ -197,7 +197,7 @@ term to_term(const control_message& m) {
 }
 
 void encode_control(const control_message& m, etf::encode_buffer& out,
-                    const etf::encode_options& options) {
+                    const etf::encode_options& options, const term* payload) {
   // The fields in tuple order, as to_term() lays them out; integers are immediate terms on the
   // stack, so nothing here allocates or counts references (but spawn_request's {M, F, A}).
   const term code(operation(m));
@@ -206,7 +206,7 @@ void encode_control(const control_message& m, etf::encode_buffer& out,
     std::size_t n = 0;
     for (const term* f : fields) all[n++] = f;
     if (token) all[n++] = &*token;
-    etf::encode_tuple(std::span<const term* const>(all.data(), n), out, options);
+    etf::encode_tuple(std::span<const term* const>(all.data(), n), out, options, payload);
   };
   static const std::optional<term> no_token;
   std::visit(

@@ -82,8 +82,7 @@ void packet_encoder::encode(const dist_message& m, outgoing_message& out) {
 
   if (!atom_cache_) {
     e.data.put_u8(112);
-    encode_control(m.control, e.data, term_options_);
-    if (m.payload) etf::encode(*m.payload, e.data, term_options_);
+    encode_control(m.control, e.data, term_options_, m.payload ? &*m.payload : nullptr);
     out.split_into_pieces();
     out.fragment_size_ = out.size_;
     out.fragment_count_ = 1;
@@ -93,8 +92,7 @@ void packet_encoder::encode(const dist_message& m, outgoing_message& out) {
   }
 
   cache_.begin_message();
-  encode_control(m.control, e.data, term_options_);
-  if (m.payload) etf::encode(*m.payload, e.data, term_options_);
+  encode_control(m.control, e.data, term_options_, m.payload ? &*m.payload : nullptr);
   out.split_into_pieces();
 
   const std::size_t size = out.size_;

@@ -1056,6 +1056,19 @@ bool direct_atom(const byte*& p, const byte* end, const decode_options& o, term&
   return true;
 }
 
+// An element of another form, through the decoder: true with p past it.
+[[gnu::noinline]] bool general_element(const byte*& p, const byte* end, const decode_options& o,
+                                       const std::shared_ptr<const void>* owner, term& out) {
+  decode_options inner = o;
+  inner.without_version = true;
+  inner.allow_trailing = true;
+  auto r = decoder(inner, owner).run({p, end});
+  if (!r) return false;
+  out = std::move(r.value);
+  p += r.consumed;
+  return true;
+}
+
 // One element at p: true with p past it, false when the decoder must decide.
 bool direct_element(const byte*& p, const byte* end, const decode_options& o,
                     const std::shared_ptr<const void>* owner, term& out) {
@@ -1102,16 +1115,8 @@ bool direct_element(const byte*& p, const byte* end, const decode_options& o,
       p = q + 4 + 4 * words;
       return true;
     }
-    default: {
-      decode_options inner = o;
-      inner.without_version = true;
-      inner.allow_trailing = true;
-      auto r = decoder(inner, owner).run({p, end});
-      if (!r) return false;
-      out = std::move(r.value);
-      p += r.consumed;
-      return true;
-    }
+    default:
+      return general_element(p, end, o, owner, out);
   }
 }
 

@@ -604,7 +604,12 @@ void encode(const term& t, encode_buffer& out, const encode_options& options) {
 }
 
 void encode_tuple(std::span<const term* const> elements, encode_buffer& out,
-                  const encode_options& options) {
+                  const encode_options& options, const term* then) {
+  if (then != nullptr && options.compression_level > 0) {
+    encode_tuple(elements, out, options);
+    encode(*then, out, options);
+    return;
+  }
   vector_sink sink(out.underlying(), &out, options.reference_binaries_from);
   sink.ensure(6);
   if (!options.without_version) sink.u8(tag::version);
@@ -619,6 +624,13 @@ void encode_tuple(std::span<const term* const> elements, encode_buffer& out,
   // elements in order, each as write() would.
   auto wo = walk_options_of(options, true);
   for (const term* e : elements) walker<vector_sink>(sink, wo).write(*e);
+  if (then != nullptr) {
+    if (!options.without_version) {
+      sink.ensure(1);
+      sink.u8(tag::version);
+    }
+    walker<vector_sink>(sink, wo).write(*then);
+  }
   sink.finish();
 }
 

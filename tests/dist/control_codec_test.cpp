@@ -79,6 +79,10 @@ std::vector<control_message> samples() {
   };
 }
 
+// A payload with atoms (some repeating the control's) and a binary the encoder references.
+const term payload = term::tuple(
+    {term::atom("msg"), term::atom("net_kernel"), node, term::binary(std::string(5000, 'x')), p1});
+
 bytes header_of(const atom_cache_out& cache) {
   bytes h;
   cache.write_header(h);
@@ -89,6 +93,7 @@ TEST(ControlCodec, DirectEncodingWritesTheBytesOfTheTermPath) {
   for (bool without_version : {false, true}) {
     etf::encode_options plain;
     plain.without_version = without_version;
+    plain.reference_binaries_from = 4096;  // as the packet encoder does
     for (const auto& m : samples()) {
       etf::encode_buffer direct, via_term;
       encode_control(m, direct, plain);
@@ -96,6 +101,19 @@ TEST(ControlCodec, DirectEncodingWritesTheBytesOfTheTermPath) {
       EXPECT_EQ(bytes(direct.bytes().begin(), direct.bytes().end()),
                 bytes(via_term.bytes().begin(), via_term.bytes().end()))
           << operation(m);
+      // With the payload in the same pass: the bytes of the two encodes one after the other.
+      etf::encode_buffer direct_with, via_term_with;
+      encode_control(m, direct_with, plain, &payload);
+      etf::encode(to_term(m), via_term_with, plain);
+      etf::encode(payload, via_term_with, plain);
+      EXPECT_EQ(bytes(direct_with.bytes().begin(), direct_with.bytes().end()),
+                bytes(via_term_with.bytes().begin(), via_term_with.bytes().end()))
+          << operation(m);
+      ASSERT_EQ(direct_with.references().size(), via_term_with.references().size());
+      for (std::size_t i = 0; i < direct_with.references().size(); ++i) {
+        EXPECT_EQ(direct_with.references()[i].at, via_term_with.references()[i].at);
+      }
+      EXPECT_EQ(direct_with.total_size(), via_term_with.total_size());
     }
   }
 }
@@ -113,8 +131,9 @@ TEST(ControlCodec, DirectEncodingUsesTheAtomCacheAsTheTermPath) {
       direct_cache.begin_message();
       term_cache.begin_message();
       etf::encode_buffer direct, via_term;
-      encode_control(m, direct, direct_options);
+      encode_control(m, direct, direct_options, &payload);
       etf::encode(to_term(m), via_term, term_options);
+      etf::encode(payload, via_term, term_options);
       EXPECT_EQ(bytes(direct.bytes().begin(), direct.bytes().end()),
                 bytes(via_term.bytes().begin(), via_term.bytes().end()))
           << round << " " << operation(m);
@@ -164,7 +183,7 @@ bool expect_paths_agree(std::span<const std::uint8_t> input, const etf::decode_o
 TEST(ControlCodec, DirectDecodingAgreesWithTheTermPath) {
   // Every operation as an OTP node writes it: with the version byte (pass-through packets),
   // and after a distribution header with atom-cache references; a payload after it.
-  const bytes payload = {131, 97, 42};
+  const bytes payload_bytes = {131, 97, 42};
   for (bool cached : {false, true}) {
     atom_cache_out out_cache;
     atom_cache_in in_cache;
@@ -176,7 +195,7 @@ TEST(ControlCodec, DirectDecodingAgreesWithTheTermPath) {
       etf::encode_buffer buf;
       encode_control(m, buf, o);
       bytes input(buf.bytes().begin(), buf.bytes().end());
-      input.insert(input.end(), payload.begin(), payload.end());
+      input.insert(input.end(), payload_bytes.begin(), payload_bytes.end());
       // The receiving side: the header replayed into a cache gives the references.
       std::vector<term> refs;
       if (cached) {

@@ -183,9 +183,10 @@ bool has_payload(int operation) noexcept;
 term to_term(const control_message& m);
 // Appends the encoding of the control tuple: the bytes etf::encode(to_term(m), out, options)
 // appends (atoms through options.atom_cache in the same order), written from m's fields
-// without building the tuple.
+// without building the tuple; then, when given, what etf::encode(*payload, out, options)
+// appends, in the same pass.
 void encode_control(const control_message& m, etf::encode_buffer& out,
-                    const etf::encode_options& options);
+                    const etf::encode_options& options, const term* payload = nullptr);
 // Parses a control tuple; errc::bad_control_message for an unknown operation or a field of
 // the wrong shape (detail, when given, says which).
 std::error_code from_term(const term& t, control_message& out, std::string* detail = nullptr);
