@@ -69,7 +69,7 @@ TEST(AtomHash, DifferentAtomsAreDifferent) {
 
 TEST(AtomHash, ThreadsHashingOneAtomAgree) {
   // The first hash of a heap atom is stored in its node; threads racing to store it store the
-  // same value (run under the sanitizers and TSan this also checks the store is atomic).
+  // same value (under ThreadSanitizer a plain store there would be reported as a race).
   for (int round = 0; round < 50; ++round) {
     const term a = term::atom("shared_atom_name_" + std::to_string(round) + "@host");
     const std::size_t expected = term::atom(std::string(a.atom_name())).hash();
