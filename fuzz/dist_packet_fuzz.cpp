@@ -4,12 +4,16 @@
 // encode/decode round trip through a fresh encoder/decoder pair unchanged. A second decoder
 // takes the same packets as packet_stream takes large ones (start_packet() with a head of
 // some length, the rest written where it says, finish_packet()) and must give the same
-// results.
+// results. The input is also read as a control tuple by the direct path, which must agree
+// with the general decoder.
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <edist/etf/decode.hpp>
 #include <span>
+#include <vector>
 
 #include "edist/dist/packet_decoder.hpp"
 #include "edist/dist/packet_encoder.hpp"
@@ -72,9 +76,39 @@ bool same(const packet_decoder::result& a, const packet_decoder::result& b) {
   return !a.message.payload || *a.message.payload == *b.message.payload;
 }
 
+// The direct reading of a control tuple (etf::decode_tuple_elements) against the general
+// decoder, on the raw input: whatever the direct path takes, the decoder takes with the same
+// elements and length, and from_elements agrees with from_term.
+void check_direct_control(std::span<const std::uint8_t> in, bool without_version) {
+  const std::vector<edist::etf::term> refs = {edist::etf::term::atom("a"),
+                                              edist::etf::term::atom("node_name@localhost"),
+                                              edist::etf::term()};
+  edist::etf::decode_options opts;
+  opts.limits.max_input_size = 1 << 16;
+  opts.limits.max_elements = 1 << 14;
+  opts.atom_cache_refs = refs;
+  opts.without_version = without_version;
+  opts.allow_trailing = true;
+  std::array<edist::etf::term, 7> elements;
+  std::size_t arity = 0, consumed = 0;
+  if (!edist::etf::decode_tuple_elements(in, opts, elements, arity, consumed)) return;
+  const auto whole = edist::etf::decode(in, opts);
+  if (!whole || !whole.value.is_tuple(arity) || whole.consumed != consumed) std::abort();
+  for (std::size_t i = 0; i < arity; ++i) {
+    if (!(elements[i] == whole.value[i])) std::abort();
+  }
+  control_message a, b;
+  const auto ea = from_elements(std::span<const edist::etf::term>(elements.data(), arity), a);
+  const auto eb = from_term(whole.value, b);
+  if (ea != eb) std::abort();
+  if (!ea && !(to_term(a) == to_term(b))) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  check_direct_control({data, size}, true);
+  check_direct_control({data, size}, false);
   packet_decoder_limits limits;
   limits.max_reassembly_bytes = 1 << 16;
   limits.max_pending_sequences = 8;

@@ -1,6 +1,6 @@
 // edist to edist, beside raw TCP on loopback, and resource figures.
 //
-//   edist_bench_native [--quick] [--results FILE] [--edist PATH] [--io-threads N]
+//   edist_bench_native [--quick] [--results FILE] [--edist PATH] [--io-threads N] [--small-only N]
 //
 // Messaging: this program is the driver node (the library, two io threads by default, like the
 // `edist` program) and `edist serve` in a child process is the peer, on an EPMD embedded in the
@@ -55,6 +55,10 @@ struct settings {
   std::string results = "bench-native.tsv";
   std::string edist_program = EDIST_BENCH_EDIST_PROGRAM;
   unsigned io_threads = 2;  // of the driver node and of `edist serve`
+  // Profiling mode: only this many small messages to sink after the connection is set up,
+  // nothing else (run under callgrind twice with two counts; the difference divided by the
+  // difference of the counts is the cost per message, without the start-up).
+  std::int64_t small_only = 0;
 };
 
 const std::vector<std::uint64_t> sweep_sizes = {16, 256, 4096, 65536, 1048576, 4194304};
@@ -393,6 +397,13 @@ int run(const settings& s) {
   auto [peer_program, peer_node] = start_peer(driver, s.io_threads);
   edist_peer_run e{driver, driver.node().spawn(), term::tuple({atom("echo"), atom(peer_node)}),
                    term::tuple({atom("sink"), atom(peer_node)}), peer_program.pid()};
+  if (s.small_only > 0) {
+    const auto r = e.one_way(term::tuple({atom("msg"), term::integer(std::int64_t{1})}),
+                             s.small_only, window_for(16));
+    std::cout << "small_only\t" << s.small_only << "\t" << r.seconds << " s\n";
+    peer_program.terminate();
+    return 0;
+  }
   // The round trips again between nodes run by one io thread each (driver and serve): the
   // latency a user gets with --io-threads 1, beside the default pair's.
   std::optional<driver_node> driver1;
@@ -529,9 +540,11 @@ int main(int argc, char** argv) {
       s.edist_program = argv[++i];
     } else if (a == "--io-threads" && i + 1 < argc) {
       s.io_threads = static_cast<unsigned>(std::clamp(std::atoi(argv[++i]), 1, 64));
+    } else if (a == "--small-only" && i + 1 < argc) {
+      s.small_only = std::stoll(argv[++i]);
     } else {
       std::cerr << "usage: edist_bench_native [--quick] [--results FILE] [--edist PATH] "
-                   "[--io-threads N]\n";
+                   "[--io-threads N] [--small-only N]\n";
       return 2;
     }
   }

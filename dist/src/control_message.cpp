@@ -1,5 +1,6 @@
 #include "edist/dist/control_message.hpp"
 
+#include <array>
 #include <type_traits>
 
 #include "edist/dist/error.hpp"
@@ -195,12 +196,80 @@ term to_term(const control_message& m) {
       m);
 }
 
+void encode_control(const control_message& m, etf::encode_buffer& out,
+                    const etf::encode_options& options, const term* payload) {
+  // The fields in tuple order, as to_term() lays them out; integers are immediate terms on the
+  // stack, so nothing here allocates or counts references (but spawn_request's {M, F, A}).
+  const term code(operation(m));
+  auto write = [&](std::initializer_list<const term*> fields, const std::optional<term>& token) {
+    std::array<const term*, 8> all;
+    std::size_t n = 0;
+    for (const term* f : fields) all[n++] = f;
+    if (token) all[n++] = &*token;
+    etf::encode_tuple(std::span<const term* const>(all.data(), n), out, options, payload);
+  };
+  static const std::optional<term> no_token;
+  std::visit(
+      [&](const auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, ctrl::link> || std::is_same_v<T, ctrl::unlink> ||
+                      std::is_same_v<T, ctrl::group_leader>) {
+          write({&code, &c.from, &c.to}, no_token);
+        } else if constexpr (std::is_same_v<T, ctrl::send>) {
+          write({&code, &empty_atom(), &c.to}, c.trace_token);
+        } else if constexpr (std::is_same_v<T, ctrl::exit> || std::is_same_v<T, ctrl::exit2>) {
+          if (c.trace_token) {
+            write({&code, &c.from, &c.to, &*c.trace_token, &c.reason}, no_token);
+          } else {
+            write({&code, &c.from, &c.to, &c.reason}, no_token);
+          }
+        } else if constexpr (std::is_same_v<T, ctrl::node_link>) {
+          write({&code}, no_token);
+        } else if constexpr (std::is_same_v<T, ctrl::reg_send>) {
+          write({&code, &c.from, &empty_atom(), &c.to_name}, c.trace_token);
+        } else if constexpr (std::is_same_v<T, ctrl::monitor_p> ||
+                             std::is_same_v<T, ctrl::demonitor_p>) {
+          write({&code, &c.from, &c.to_proc, &c.ref}, no_token);
+        } else if constexpr (std::is_same_v<T, ctrl::monitor_p_exit>) {
+          write({&code, &c.from_proc, &c.to, &c.ref, &c.reason}, no_token);
+        } else if constexpr (std::is_same_v<T, ctrl::send_sender> ||
+                             std::is_same_v<T, ctrl::payload_exit> ||
+                             std::is_same_v<T, ctrl::payload_exit2>) {
+          write({&code, &c.from, &c.to}, c.trace_token);
+        } else if constexpr (std::is_same_v<T, ctrl::payload_monitor_p_exit>) {
+          write({&code, &c.from_proc, &c.to, &c.ref}, no_token);
+        } else if constexpr (std::is_same_v<T, ctrl::spawn_request>) {
+          const term mfa = term::tuple({c.module, c.function, term(c.arity)});
+          write({&code, &c.req_id, &c.from, &c.group_leader, &mfa, &c.options}, c.trace_token);
+        } else if constexpr (std::is_same_v<T, ctrl::spawn_reply>) {
+          const term flags(c.flags);
+          write({&code, &c.req_id, &c.to, &flags, &c.result}, c.trace_token);
+        } else if constexpr (std::is_same_v<T, ctrl::alias_send>) {
+          write({&code, &c.from, &c.alias}, c.trace_token);
+        } else if constexpr (std::is_same_v<T, ctrl::unlink_id> ||
+                             std::is_same_v<T, ctrl::unlink_id_ack>) {
+          const term id(c.id);
+          write({&code, &id, &c.from, &c.to}, no_token);
+        } else {
+          static_assert(dependent_false<T>::value);
+        }
+      },
+      m);
+}
+
 std::error_code from_term(const term& t, control_message& out, std::string* detail) {
-  if (!t.is_tuple() || t.tuple_size() == 0) {
+  if (!t.is_tuple()) {
     if (detail) *detail = "control message is not a non-empty tuple";
     return errc::bad_control_message;
   }
-  const auto e = t.tuple_elements();
+  return from_elements(t.tuple_elements(), out, detail);
+}
+
+std::error_code from_elements(std::span<const term> e, control_message& out, std::string* detail) {
+  if (e.empty()) {
+    if (detail) *detail = "control message is not a non-empty tuple";
+    return errc::bad_control_message;
+  }
   const auto code = e[0].to_int64();
   if (!code) {
     if (detail) *detail = "operation is not an integer";

@@ -18,6 +18,9 @@ constexpr std::uint8_t version_magic = 131;
 constexpr std::uint8_t dist_header = 68;
 constexpr std::uint8_t dist_frag_header = 69;
 constexpr std::uint8_t dist_frag_cont = 70;
+// The most elements a control tuple has (SPAWN_REQUEST_TT); a longer tuple is malformed and
+// left to the general path, which reports it.
+constexpr std::size_t max_control_arity = 7;
 
 }  // namespace
 
@@ -121,17 +124,33 @@ packet_decoder::result packet_decoder::decode_terms(std::span<const std::uint8_t
     return etf::decode(data.subspan(offset), opts);
   };
 
-  auto control = decode_at(0);
-  if (!control) {
-    return fail(control.error, "control message at byte " + std::to_string(control.error_offset) +
-                                   ": " + control.error.message());
-  }
+  // The control tuple is taken apart as it is read, without building it; what that path does
+  // not take (unusual encodings, malformed input) goes through the whole decoder, which also
+  // gives the error.
   result r;
   std::string detail;
-  if (auto ec = from_term(control.value, r.message.control, &detail)) {
-    return fail(ec, std::move(detail));
+  std::size_t at = 0;
+  std::array<etf::term, max_control_arity> elements;
+  std::size_t arity = 0;
+  const bool direct = shared != nullptr
+                          ? etf::decode_tuple_elements(*shared, opts, elements, arity, at)
+                          : etf::decode_tuple_elements(data, opts, elements, arity, at);
+  if (direct) {
+    if (auto ec = from_elements(std::span<const etf::term>(elements.data(), arity),
+                                r.message.control, &detail)) {
+      return fail(ec, std::move(detail));
+    }
+  } else {
+    auto control = decode_at(0);
+    if (!control) {
+      return fail(control.error, "control message at byte " + std::to_string(control.error_offset) +
+                                     ": " + control.error.message());
+    }
+    if (auto ec = from_term(control.value, r.message.control, &detail)) {
+      return fail(ec, std::move(detail));
+    }
+    at = control.consumed;
   }
-  const std::size_t at = control.consumed;
   const bool needs_payload = has_payload(r.message.control);
   if (at == data.size()) {
     if (needs_payload) {

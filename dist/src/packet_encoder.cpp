@@ -85,8 +85,7 @@ void packet_encoder::encode(const dist_message& m, outgoing_message& out) {
 
   if (!dist_header_) {
     e.data.put_u8(112);
-    etf::encode(to_term(m.control), e.data, term_options_);
-    if (m.payload) etf::encode(*m.payload, e.data, term_options_);
+    encode_control(m.control, e.data, term_options_, m.payload ? &*m.payload : nullptr);
     out.split_into_pieces();
     out.fragment_size_ = out.size_;
     out.fragment_count_ = 1;
@@ -96,8 +95,7 @@ void packet_encoder::encode(const dist_message& m, outgoing_message& out) {
   }
 
   cache_.begin_message();  // without the atom cache, no references: the header says 0
-  etf::encode(to_term(m.control), e.data, term_options_);
-  if (m.payload) etf::encode(*m.payload, e.data, term_options_);
+  encode_control(m.control, e.data, term_options_, m.payload ? &*m.payload : nullptr);
   out.split_into_pieces();
 
   const std::size_t size = out.size_;

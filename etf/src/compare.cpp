@@ -148,7 +148,7 @@ std::size_t significant_words(const reference_fields& r) noexcept {
 }
 
 int compare_atoms(const term& a, const term& b) noexcept {
-  int c = a.atom_name().compare(b.atom_name());
+  int c = term_builder_access::atom_text(a).compare(term_builder_access::atom_text(b));
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
@@ -425,9 +425,41 @@ std::size_t hash_bytes(const void* data, std::size_t n) noexcept {
   return std::hash<std::string_view>{}({static_cast<const char*>(data), n});
 }
 
+// Atoms are hashed on hot paths (the atom cache, registered names), so without touching their
+// text: an inline atom by its two words (the bytes past its text are zero), a longer one by
+// the hash its node keeps. Inline and heap atoms never hold the same text, so the two forms
+// may hash differently.
 std::size_t hash_atom(const term& t) noexcept {
-  return mix(static_cast<std::size_t>(kind::atom) + 1,
-             std::hash<std::string_view>{}(t.atom_name()));
+  using access = term_builder_access;
+  constexpr std::size_t seed = static_cast<std::size_t>(kind::atom) + 1;
+  if (!access::is_heap_atom(t)) {
+    std::uint64_t w[2];
+    access::words(t, w);
+    return mix(mix(seed, w[0]), w[1]);
+  }
+  const auto& n = access::node_of<detail::atom_node>(t);
+  std::uint32_t h = n.text_hash.load(std::memory_order_relaxed);
+  if (h == 0) {
+    const std::size_t full = std::hash<std::string_view>{}(n.text());
+    h = static_cast<std::uint32_t>(full ^ (full >> 32));
+    if (h == 0) h = 1;  // 0 means "not computed yet"
+    n.text_hash.store(h, std::memory_order_relaxed);
+  }
+  return mix(seed, h);
+}
+
+// Exact equality of two atoms that are not the same bytes: only two heap atoms can still be
+// equal (two inline atoms with the same text have the same bytes).
+bool atoms_equal_apart(const term& a, const term& b) noexcept {
+  using access = term_builder_access;
+  if (!access::is_heap_atom(a) || !access::is_heap_atom(b)) return false;
+  const auto& na = access::node_of<detail::atom_node>(a);
+  const auto& nb = access::node_of<detail::atom_node>(b);
+  if (na.size != nb.size) return false;
+  const std::uint32_t ha = na.text_hash.load(std::memory_order_relaxed);
+  const std::uint32_t hb = nb.text_hash.load(std::memory_order_relaxed);
+  if (ha != 0 && hb != 0 && ha != hb) return false;
+  return na.text() == nb.text();
 }
 
 struct hash_frame {
@@ -595,6 +627,7 @@ bool operator==(const term& a, const term& b) noexcept {
   // The same immediate value or the same shared node.
   if (term_builder_access::same_bytes(a, b)) return true;
   if (a.type() != b.type()) return false;
+  if (a.type() == kind::atom) return atoms_equal_apart(a, b);
   return compare_terms(a, b, true) == 0;
 }
 
@@ -616,6 +649,7 @@ bool equal(const term& a, const term& b) noexcept {
 }
 
 std::size_t term::hash() const noexcept {
+  if (type() == kind::atom) return hash_atom(*this);
   return hash_term(*this);
 }
 

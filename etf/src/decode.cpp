@@ -1006,7 +1006,171 @@ decode_result decoder::run(std::span<const byte> input) {
   return result;
 }
 
+// ---- Tuples taken apart ------------------------------------------------------------------------
+//
+// decode_tuple_elements(): the elements of a flat tuple whose common forms are read here, each
+// into a term of its own (pool-allocated nodes, no region). It accepts only what the decoder
+// accepts, with the same values; whatever it does not know is left to the decoder.
+
+// An atom in a current form (ATOM_CACHE_REF, SMALL_ATOM_UTF8, ATOM_UTF8); false for anything
+// else, including the Latin-1 forms, which the decoder converts.
+bool direct_atom(const byte*& p, const byte* end, const decode_options& o, term& out) {
+  if (p >= end) return false;
+  const byte t = *p++;
+  std::size_t len;
+  if (t == tag::atom_cache_ref) {
+    if (p >= end) return false;
+    const std::size_t index = *p++;
+    if (index >= o.atom_cache_refs.size() || !o.atom_cache_refs[index].is_atom()) return false;
+    out = o.atom_cache_refs[index];
+    return true;
+  }
+  if (t == tag::small_atom_utf8) {
+    if (p >= end) return false;
+    len = *p++;
+  } else if (t == tag::atom_utf8) {
+    if (end - p < 2) return false;
+    len = load_u16(p);
+    p += 2;
+  } else {
+    return false;
+  }
+  if (static_cast<std::size_t>(end - p) < len) return false;
+  // The decoder's checks (decode_atom): at most 255 characters of valid UTF-8.
+  if (all_ascii(p, len)) {
+    if (len > 255) return false;
+  } else {
+    auto count = detail::utf8_count({reinterpret_cast<const char*>(p), len});
+    if (!count || *count > 255) return false;
+  }
+  term a;
+  if (len <= access::inline_atom_capacity) {
+    access::set_inline_atom(a, p, len);
+  } else {
+    auto* n = detail::allocate_node<detail::atom_node>(len, static_cast<std::uint32_t>(len));
+    std::memcpy(detail::trailing<char>(n), p, len);
+    access::set_heap_atom(a, n);
+  }
+  p += len;
+  out = std::move(a);
+  return true;
+}
+
+// An element of another form, through the decoder: true with p past it.
+[[gnu::noinline]] bool general_element(const byte*& p, const byte* end, const decode_options& o,
+                                       const std::shared_ptr<const void>* owner, term& out) {
+  decode_options inner = o;
+  inner.without_version = true;
+  inner.allow_trailing = true;
+  auto r = decoder(inner, owner).run({p, end});
+  if (!r) return false;
+  out = std::move(r.value);
+  p += r.consumed;
+  return true;
+}
+
+// One element at p: true with p past it, false when the decoder must decide.
+bool direct_element(const byte*& p, const byte* end, const decode_options& o,
+                    const std::shared_ptr<const void>* owner, term& out) {
+  if (p >= end) return false;
+  const byte t = *p;
+  switch (t) {
+    case tag::small_integer:
+      if (end - p < 2) return false;
+      out = term(std::int64_t{p[1]});
+      p += 2;
+      return true;
+    case tag::integer:
+      if (end - p < 5) return false;
+      out = term(std::int64_t{static_cast<std::int32_t>(load_u32(p + 1))});
+      p += 5;
+      return true;
+    case tag::atom_cache_ref:
+    case tag::small_atom_utf8:
+    case tag::atom_utf8:
+      return direct_atom(p, end, o, out);
+    case tag::new_pid: {
+      const byte* q = p + 1;
+      term node;
+      if (!direct_atom(q, end, o, node) || end - q < 12) return false;
+      auto* n = detail::allocate_node<detail::pid_node>(
+          0, pid_fields{std::move(node), load_u32(q), load_u32(q + 4), load_u32(q + 8)});
+      out = access::adopt(kind::pid, n);
+      p = q + 12;
+      return true;
+    }
+    case tag::newer_reference: {
+      if (end - p < 3) return false;
+      const std::size_t words = load_u16(p + 1);
+      if (words < 1 || words > 5) return false;
+      const byte* q = p + 3;
+      reference_fields f{};
+      if (!direct_atom(q, end, o, f.node)) return false;
+      if (static_cast<std::size_t>(end - q) < 4 + 4 * words) return false;
+      f.creation = load_u32(q);
+      f.word_count = static_cast<std::uint8_t>(words);
+      for (std::size_t i = 0; i < words; ++i) f.words[i] = load_u32(q + 4 + 4 * i);
+      auto* n = detail::allocate_node<detail::reference_node>(0, std::move(f));
+      out = access::adopt(kind::reference, n);
+      p = q + 4 + 4 * words;
+      return true;
+    }
+    default:
+      return general_element(p, end, o, owner, out);
+  }
+}
+
+bool decode_tuple_elements_from(std::span<const std::uint8_t> input, const decode_options& o,
+                                const std::shared_ptr<const void>* owner, std::span<term> out,
+                                std::size_t& arity, std::size_t& consumed) {
+  const decode_limits& lim = o.limits;
+  // Tight limits are the decoder's to enforce: this path counts neither depth nor elements.
+  if (input.size() > lim.max_input_size || lim.max_depth < 2 || lim.max_elements < 64) {
+    return false;
+  }
+  const byte* begin = input.data();
+  const byte* end = begin + input.size();
+  const byte* p = begin;
+  if (!o.without_version) {
+    if (p == end || *p++ != tag::version) return false;
+  }
+  if (end - p < 2) return false;
+  std::size_t n;
+  if (*p == tag::small_tuple) {
+    n = p[1];
+    p += 2;
+  } else if (*p == tag::large_tuple) {
+    if (end - p < 5) return false;
+    n = load_u32(p + 1);
+    p += 5;
+  } else {
+    return false;
+  }
+  if (n > out.size()) return false;
+  try {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!direct_element(p, end, o, owner, out[i])) return false;
+    }
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+  arity = n;
+  consumed = static_cast<std::size_t>(p - begin);
+  return true;
+}
+
 }  // namespace
+
+bool decode_tuple_elements(std::span<const std::uint8_t> input, const decode_options& options,
+                           std::span<term> out, std::size_t& arity, std::size_t& consumed) {
+  return decode_tuple_elements_from(input, options, nullptr, out, arity, consumed);
+}
+
+bool decode_tuple_elements(const shared_bytes& input, const decode_options& options,
+                           std::span<term> out, std::size_t& arity, std::size_t& consumed) {
+  return decode_tuple_elements_from(input.bytes, options, input.owner ? &input.owner : nullptr, out,
+                                    arity, consumed);
+}
 
 shared_bytes shared_bytes::copy_of(std::span<const std::uint8_t> data) {
   std::shared_ptr<std::uint8_t[]> buffer(new std::uint8_t[data.size() == 0 ? 1 : data.size()]);

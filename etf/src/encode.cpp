@@ -603,6 +603,37 @@ void encode(const term& t, encode_buffer& out, const encode_options& options) {
   }
 }
 
+void encode_tuple(std::span<const term* const> elements, encode_buffer& out,
+                  const encode_options& options, const term* then) {
+  if (then != nullptr && options.compression_level > 0) {
+    encode_tuple(elements, out, options);
+    encode(*then, out, options);
+    return;
+  }
+  vector_sink sink(out.underlying(), &out, options.reference_binaries_from);
+  sink.ensure(6);
+  if (!options.without_version) sink.u8(tag::version);
+  if (elements.size() <= 255) {
+    sink.u8(tag::small_tuple);
+    sink.u8(static_cast<byte>(elements.size()));
+  } else {
+    sink.u8(tag::large_tuple);
+    sink.u32(static_cast<std::uint32_t>(elements.size()));
+  }
+  // Each element written on its own gives the bytes of the tuple's walk: the walk writes the
+  // elements in order, each as write() would.
+  auto wo = walk_options_of(options, true);
+  for (const term* e : elements) walker<vector_sink>(sink, wo).write(*e);
+  if (then != nullptr) {
+    if (!options.without_version) {
+      sink.ensure(1);
+      sink.u8(tag::version);
+    }
+    walker<vector_sink>(sink, wo).write(*then);
+  }
+  sink.finish();
+}
+
 std::size_t encoded_size(const term& t, const encode_options& options) {
   size_sink sink;
   if (!options.without_version) sink.u8(tag::version);

@@ -94,6 +94,9 @@ inline void node_deallocate(void* memory, std::uint8_t size_class) noexcept {
 // `size_class` receives what node_deallocate needs back (0: not pooled, larger than
 // largest_chunk). Throws std::bad_alloc.
 inline void* chunk_allocate(std::size_t& bytes, std::uint8_t& size_class) {
+  // A chunk the size of a node comes from the node classes (bytes is then kept as asked, a
+  // multiple of node_granule).
+  if (bytes <= node_classes * node_granule) return node_allocate(bytes, size_class);
   size_class = 0;
   if (!node_pooling || bytes > largest_chunk) return ::operator new(bytes);
   std::size_t c = node_classes + 1;

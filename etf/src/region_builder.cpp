@@ -25,6 +25,12 @@ std::pair<unsigned char*, unsigned char*> region_builder::refill(std::size_t byt
     std::size_t size =
         std::clamp(round_up(expected_growth * input_bytes_ + sizeof(region)), min_chunk, max_chunk);
     size = std::max(size, sizeof(region) + bytes);
+    if (max_growth * input_bytes_ + sizeof(region) <= tiny_chunk &&
+        sizeof(region) + bytes <= tiny_chunk) {
+      size = tiny_chunk;
+    } else {
+      size = std::max(size, smallest_chunk);
+    }
     std::uint8_t pool_class;
     auto* memory = static_cast<unsigned char*>(chunk_allocate(size, pool_class));
     region_ = new (memory) region();

@@ -73,6 +73,13 @@ class region_builder {
   // Decoded nodes take about this many times the bytes of their encoding (a nested list: 48
   // bytes of node for 6 bytes of input; binaries and integers: 1-3 times).
   static constexpr std::size_t expected_growth = 4;
+  // The most node bytes one byte of input can become (an ATOM_CACHE_REF of a long atom: two
+  // bytes, a 16-byte slot and a 32-byte finalizer that keeps the atom).
+  static constexpr std::size_t max_growth = 24;
+  // A region whose input is so small that this always holds all it decodes to (a small
+  // message's payload) takes a node-sized first chunk instead of the smallest pooled chunk
+  // (1 KiB): a quarter of the memory while queued, and a cheaper allocation.
+  static constexpr std::size_t tiny_chunk = 256;
 
   static std::size_t round_up(std::size_t bytes) noexcept {
     return (bytes + granule - 1) & ~(granule - 1);

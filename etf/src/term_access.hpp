@@ -72,6 +72,14 @@ class term_builder_access {
     }
     return {reinterpret_cast<const char*>(t.bytes_.data() + 2), t.bytes_[1]};
   }
+  // True for an atom whose text lives in an atom_node (longer than inline_atom_capacity; a
+  // shorter atom is always inline, so the two forms never hold the same text).
+  static bool is_heap_atom(const term& t) noexcept { return t.bytes_[1] == term::heap_atom_marker; }
+  // The two 8-byte words of a term (an inline atom's bytes past its text are zero).
+  static void words(const term& t, std::uint64_t (&w)[2]) noexcept {
+    std::memcpy(w, t.bytes_.data(), 16);
+  }
+
   // True when a and b are the same immediate value or refer to the same node.
   // (Two word compares: std::array's == became a call to memcmp.)
   static bool same_bytes(const term& a, const term& b) noexcept {

@@ -58,9 +58,14 @@ const T* trailing(const N* n) noexcept {
 
 struct alignas(8) atom_node : node {
   std::uint32_t size;
+  // The hash of the text, computed on first use (0: not yet). Atoms are hashed on every
+  // atom-cache lookup and registered-name lookup, so each node hashes its text once. Atomic so
+  // that threads sharing the atom may fill it in concurrently (they all store the same value).
+  mutable std::atomic<std::uint32_t> text_hash{0};
   explicit atom_node(std::uint32_t n) noexcept : node(kind::atom), size(n) {}
   std::string_view text() const noexcept { return {trailing<char>(this), size}; }
 };
+static_assert(sizeof(atom_node) == 16, "the cached hash fits in the node's padding");
 
 struct alignas(8) big_node : node {
   bool negative;

@@ -61,10 +61,11 @@ class atom_cache_out final : public etf::atom_cache_hook {
   std::size_t ref_count() const noexcept { return refs_.size(); }
 
  private:
+  // The atom is slots_[slot]: a slot this message refers to is not reassigned before the
+  // next begin_message().
   struct ref {
     std::uint16_t slot;
     bool is_new;
-    etf::term atom;
   };
   std::array<etf::term, atom_cache_size> slots_{};
   std::array<std::int16_t, atom_cache_size> ref_of_slot_;  // ref number in this message, or -1

@@ -11,8 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <edist/etf/encode.hpp>
 #include <edist/etf/term.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <variant>
@@ -179,8 +181,18 @@ bool has_payload(int operation) noexcept;
 
 // The control tuple.
 term to_term(const control_message& m);
+// Appends the encoding of the control tuple: the bytes etf::encode(to_term(m), out, options)
+// appends (atoms through options.atom_cache in the same order), written from m's fields
+// without building the tuple; then, when given, what etf::encode(*payload, out, options)
+// appends, in the same pass.
+void encode_control(const control_message& m, etf::encode_buffer& out,
+                    const etf::encode_options& options, const term* payload = nullptr);
 // Parses a control tuple; errc::bad_control_message for an unknown operation or a field of
 // the wrong shape (detail, when given, says which).
 std::error_code from_term(const term& t, control_message& out, std::string* detail = nullptr);
+// The same for the elements of the control tuple, taken apart (etf::decode_tuple_elements):
+// from_elements(t.tuple_elements(), ...) gives what from_term(t, ...) gives for any tuple t.
+std::error_code from_elements(std::span<const term> elements, control_message& out,
+                              std::string* detail = nullptr);
 
 }  // namespace edist::dist

@@ -74,6 +74,23 @@ struct decode_result {
 decode_result decode(std::span<const std::uint8_t> input, const decode_options& options = {});
 decode_result decode(const shared_bytes& input, const decode_options& options = {});
 
+// The elements of a tuple, decoded one by one without making the tuple: for a caller that takes
+// the tuple apart at once (the distribution layer's control messages). Small integers, atoms,
+// pids and references in their current forms are made straight from the bytes, without a
+// decode region; any other element is decoded with decode() (same options, limits per element).
+//
+// Returns true when `input` starts with a tuple of at most out.size() elements that decode()
+// would accept: out[0, arity) then hold its elements (=:= to those decode() gives), and
+// `consumed` the bytes of the tuple (with the version byte unless options.without_version).
+// Bytes may follow the tuple whatever options.allow_trailing says. Returns false, leaving out
+// unspecified, for anything else (not a tuple, too many elements, malformed or truncated
+// input, a compressed term): decode() then tells what is wrong, or decodes it.
+bool decode_tuple_elements(std::span<const std::uint8_t> input, const decode_options& options,
+                           std::span<term> out, std::size_t& arity, std::size_t& consumed);
+// The same with large binaries inside the elements as zero-copy slices of `input`.
+bool decode_tuple_elements(const shared_bytes& input, const decode_options& options,
+                           std::span<term> out, std::size_t& arity, std::size_t& consumed);
+
 // Throwing convenience: binary_to_term. Throws std::system_error with an etf::errc.
 term binary_to_term(std::span<const std::uint8_t> input);
 

@@ -108,6 +108,13 @@ struct encode_options {
 
 // Appends the encoding of t to out.
 void encode(const term& t, encode_buffer& out, const encode_options& options = {});
+// Appends what encode() appends for the tuple {*elements[0], *elements[1], ...} without
+// building the tuple: for a caller that holds the elements apart (the distribution layer writes
+// its control messages so). options.compression_level is ignored (never compressed); atoms go
+// through options.atom_cache in element order, as encode() would ask for them. With `then`,
+// what encode(*then, out, options) appends follows, written in the same pass.
+void encode_tuple(std::span<const term* const> elements, encode_buffer& out,
+                  const encode_options& options = {}, const term* then = nullptr);
 // Exact number of bytes encode() appends without compression or atom cache.
 std::size_t encoded_size(const term& t, bool without_version = false);
 // The same for these options; compression_level and atom_cache are ignored.
