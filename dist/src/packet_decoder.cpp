@@ -352,15 +352,7 @@ packet_decoder::placement packet_decoder::start_fragment(std::span<const std::ui
       p.data = pool_->take(body);
     }
     reassembly_bytes_ += body;
-    placed_.what = placed_packet::kind::fragment;
-    placed_.seq = seq;
-    placed_.fragment = frag;
-    placed_.size = body;
-    placement pl;
-    pl.what = placement::kind::placed;
-    pl.taken = taken;
-    pl.into = {p.data.bytes.get(), body};
-    return pl;
+    return place_fragment(seq, frag, body, taken, p.data.bytes.get());
   }
 
   auto it = pending_.find(seq);
@@ -382,14 +374,20 @@ packet_decoder::placement packet_decoder::start_fragment(std::span<const std::ui
   const std::size_t now_used = std::min(p.reserved, body);
   p.reserved -= now_used;
   reserved_bytes_ -= now_used;
+  return place_fragment(seq, frag, body, 18, p.data.bytes.get() + p.size);
+}
+
+packet_decoder::placement packet_decoder::place_fragment(std::uint64_t seq, std::uint64_t frag,
+                                                         std::size_t body, std::size_t taken,
+                                                         std::uint8_t* into) {
   placed_.what = placed_packet::kind::fragment;
   placed_.seq = seq;
   placed_.fragment = frag;
   placed_.size = body;
   placement pl;
   pl.what = placement::kind::placed;
-  pl.taken = 18;
-  pl.into = {p.data.bytes.get() + p.size, body};
+  pl.taken = taken;
+  pl.into = {into, body};
   return pl;
 }
 

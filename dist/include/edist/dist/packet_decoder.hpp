@@ -134,6 +134,10 @@ class packet_decoder {
   // start_packet() for 131,69 and 131,70; a single fragment is left to the caller.
   placement start_fragment(std::span<const std::uint8_t> head, std::size_t size);
   placement place_whole(placed_packet::kind what, std::size_t size, std::size_t taken);
+  // Records the fragment `frag` of `seq` as the packet being placed: its `body` bytes go to
+  // `into`, after the `taken` bytes of head the decoder has read.
+  placement place_fragment(std::uint64_t seq, std::uint64_t frag, std::size_t body,
+                           std::size_t taken, std::uint8_t* into);
   // Room for `needed` bytes in p.data, keeping its first p.size bytes.
   void make_room(partial& p, std::size_t needed);
   // Hands `size` bytes of a buffer to shared ownership; the buffer returns to the pool when
