@@ -94,10 +94,10 @@ TEST_P(CrashCleanup, KilledTestProcessLeavesNoProcesses) {
   }
   EXPECT_EQ(status, 1) << "processes named " << name << " survived the crash";
 
-  // The dead process's node folder is swept by the next node start.
+  // The dead process's node folder is swept by the next node start: ours below, or already
+  // that of a test running in parallel (ctest -j), so it is not required to exist here.
   const std::filesystem::path dead_dir = std::filesystem::path(r.log).parent_path();
   ASSERT_FALSE(dead_dir.empty());
-  EXPECT_TRUE(std::filesystem::exists(dead_dir));
   auto epmd = et::epmd_instance::start(otp());
   et::beam_options o;
   o.epmd_port = epmd.port();
