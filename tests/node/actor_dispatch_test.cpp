@@ -53,12 +53,10 @@ TEST_F(ActorDispatch, AMessageFromAnActorIsHandledOnTheSendersThreadAfterItsTurn
     const auto here = std::this_thread::get_id();
     if (last_thread.exchange(here) != here) thread_changes.fetch_add(1);
     const auto n = m[1].as_int64();
-    if (n == rounds) {
-      done.set_value();
-    } else {
-      self.send(m[0], term::tuple({self.pid(), term::integer(n + 1)}));
-    }
+    if (n != rounds) self.send(m[0], term::tuple({self.pid(), term::integer(n + 1)}));
     depth.fetch_sub(1);
+    // Last: once the test wakes up, the locals this handler uses are gone.
+    if (n == rounds) done.set_value();
   };
   const term ping = rt->spawn_actor(on_message);
   const term pong = rt->spawn_actor(on_message);
@@ -85,12 +83,11 @@ TEST_F(ActorDispatch, AChainOfActorsRunsIterativelyNotRecursively) {
       const int d = depth.fetch_add(1) + 1;
       if (d > max_depth.load()) max_depth.store(d);
       const auto hops = m.as_int64();
-      if (hops == std::int64_t{ring_size} * laps) {
-        done.set_value();
-      } else {
-        self.send(ring[(i + 1) % ring_size], term::integer(hops + 1));
-      }
+      const bool last = hops == std::int64_t{ring_size} * laps;
+      if (!last) self.send(ring[(i + 1) % ring_size], term::integer(hops + 1));
       depth.fetch_sub(1);
+      // Last: once the test wakes up, the locals this handler uses are gone.
+      if (last) done.set_value();
     });
   }
   rt->send(ring[0], term::integer(std::int64_t{0}));
