@@ -59,6 +59,9 @@ struct settings {
   // nothing else (run under callgrind twice with two counts; the difference divided by the
   // difference of the counts is the cost per message, without the start-up).
   std::int64_t small_only = 0;
+  // Experiment mode: only one-way binaries of this size, edist and raw TCP interleaved in
+  // each repetition, printed as MiB/s and their ratio (no results file).
+  std::uint64_t bandwidth_only = 0;
 };
 
 const std::vector<std::uint64_t> sweep_sizes = {16, 256, 4096, 65536, 1048576, 4194304};
@@ -404,6 +407,35 @@ int run(const settings& s) {
     peer_program.terminate();
     return 0;
   }
+  if (s.bandwidth_only > 0) {
+    raw_client raw;
+    const auto size = s.bandwidth_only;
+    const auto n = count_for(size);
+    const auto w = window_for(size);
+    const double mib = static_cast<double>(n) * static_cast<double>(size) / 1048576.0;
+    const term binary = term::binary(std::string(size, 'x'));
+    e.one_way(binary, std::min<std::int64_t>(n, 64), w);  // warm-up
+    std::vector<double> edist_rates, raw_rates, ratios, driver_cpu, peer_cpu;
+    for (int rep = 0; rep < reps; ++rep) {
+      const auto r = e.one_way(binary, n, w);
+      edist_rates.push_back(mib / r.seconds);
+      driver_cpu.push_back(r.driver_cpu / mib * 1e3);
+      peer_cpu.push_back(r.peer_cpu / mib * 1e3);
+      raw_rates.push_back(mib / raw.one_way(size, static_cast<std::uint64_t>(n),
+                                            static_cast<std::uint64_t>(w)));
+      ratios.push_back(edist_rates.back() / raw_rates.back());
+      std::cout << "bandwidth\t" << size << "\tedist " << edist_rates.back() << " MiB/s\traw "
+                << raw_rates.back() << " MiB/s\t" << ratios.back() << "\tCPU ms/MiB driver "
+                << driver_cpu.back() << " peer " << peer_cpu.back() << '\n';
+    }
+    std::cout << "median\t" << size << "\tedist " << edist::bench::median(edist_rates)
+              << " MiB/s\traw " << edist::bench::median(raw_rates) << " MiB/s\t"
+              << edist::bench::median(ratios) << "\tCPU ms/MiB driver "
+              << edist::bench::median(driver_cpu) << " peer " << edist::bench::median(peer_cpu)
+              << '\n';
+    peer_program.terminate();
+    return 0;
+  }
   // The round trips again between nodes run by one io thread each (driver and serve): the
   // latency a user gets with --io-threads 1, beside the default pair's.
   std::optional<driver_node> driver1;
@@ -543,9 +575,11 @@ int main(int argc, char** argv) {
       s.io_threads = static_cast<unsigned>(std::clamp(std::atoi(argv[++i]), 1, 64));
     } else if (a == "--small-only" && i + 1 < argc) {
       s.small_only = std::stoll(argv[++i]);
+    } else if (a == "--bandwidth-only" && i + 1 < argc) {
+      s.bandwidth_only = std::stoull(argv[++i]);
     } else {
       std::cerr << "usage: edist_bench_native [--quick] [--results FILE] [--edist PATH] "
-                   "[--io-threads N] [--small-only N]\n";
+                   "[--io-threads N] [--small-only N] [--bandwidth-only BYTES]\n";
       return 2;
     }
   }

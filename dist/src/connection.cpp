@@ -28,7 +28,8 @@ connection::connection(std::unique_ptr<transport> tp, handshake_result peer, han
       encoder_(peer_.flags, opts_.fragment_size) {
   events_.self = this;
   // The connection bounds its own queue; the stream's bound only has to admit what pump()
-  // hands it (at most one packet beyond the high-water mark).
+  // hands it (the write in flight, and behind it at most one packet beyond the high-water
+  // mark).
   packet_stream_options so = opts_.stream;
   so.max_send_queue = std::numeric_limits<std::size_t>::max() / 2;
   if (so.ticks.peer_hidden == false) so.ticks.peer_hidden = peer_.peer_is_hidden();
@@ -55,7 +56,7 @@ std::error_code connection::send(dist_message&& m, std::uint64_t order_key,
     want_send_ready_ = true;
     return errc::send_queue_full;
   }
-  if (turns_.empty() && !pumping_ && stream_->queued_bytes() < opts_.write_high_water) {
+  if (turns_.empty() && !pumping_ && stream_->unsent_bytes() < opts_.write_high_water) {
     // Nothing waits in any lane and the transport has room: the message goes out now, in
     // order, without a lane (a map entry and a queue per message). Only the rest of a
     // fragmented one needs its lane, to interleave with other senders' messages.
@@ -123,7 +124,7 @@ void connection::pump() {
   pumping_ = true;
   std::size_t released = 0;
   while (!turns_.empty() && !closed_ && stream_->is_open() &&
-         stream_->queued_bytes() < opts_.write_high_water) {
+         stream_->unsent_bytes() < opts_.write_high_water) {
     const std::uint64_t key = turns_.front();
     turns_.pop_front();
     lane& l = lanes_[key];

@@ -52,7 +52,9 @@ struct connection_options {
   // before a message is encoded, exact after). One message larger than this is still
   // accepted when the queue is empty.
   std::size_t max_send_queue = std::size_t{64} << 20;
-  // How much the sender keeps queued at the transport; smaller interleaves more finely.
+  // How much the sender keeps ready at the transport behind the write in flight, so that
+  // the next write starts, with a full batch, as soon as one completes; smaller interleaves
+  // more finely. A message queued now waits behind at most about twice this much.
   std::size_t write_high_water = 256 * 1024;
 };
 

@@ -141,6 +141,9 @@ class packet_stream : public std::enable_shared_from_this<packet_stream> {
 
   bool is_open() const noexcept { return !closed_; }
   std::size_t queued_bytes() const noexcept { return pending_.size + writing_.size; }
+  // The part of queued_bytes() that waits behind the write in flight: what the next write
+  // takes at once when the current one completes.
+  std::size_t unsent_bytes() const noexcept { return pending_.size; }
   transport& get_transport() noexcept { return *tp_; }
 
  private:
