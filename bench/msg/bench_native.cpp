@@ -421,8 +421,8 @@ int run(const settings& s) {
       edist_rates.push_back(mib / r.seconds);
       driver_cpu.push_back(r.driver_cpu / mib * 1e3);
       peer_cpu.push_back(r.peer_cpu / mib * 1e3);
-      raw_rates.push_back(mib / raw.one_way(size, static_cast<std::uint64_t>(n),
-                                            static_cast<std::uint64_t>(w)));
+      raw_rates.push_back(
+          mib / raw.one_way(size, static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(w)));
       ratios.push_back(edist_rates.back() / raw_rates.back());
       std::cout << "bandwidth\t" << size << "\tedist " << edist_rates.back() << " MiB/s\traw "
                 << raw_rates.back() << " MiB/s\t" << ratios.back() << "\tCPU ms/MiB driver "
