@@ -42,8 +42,8 @@ void add_node_flags(CLI::App& cmd, node_flags& flags) {
   cmd.add_option("--cookie", flags.cookie, "Magic cookie (default: ~/.erlang.cookie)");
   cmd.add_flag("--hidden", flags.hidden, "Hidden node: not listed by nodes() of its peers");
   cmd.add_option("--io-threads", flags.io_threads,
-                 "Threads running the node's network and processes (1 gives the lowest "
-                 "latency; more spread the work of many connections over cores)")
+                 "Threads running the node's network and processes (1, the default, costs "
+                 "the least per message; more spread the work of many connections over cores)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 64u));
 }

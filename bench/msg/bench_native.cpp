@@ -1,14 +1,15 @@
 // edist to edist, beside raw TCP on loopback, and resource figures.
 //
 //   edist_bench_native [--quick] [--results FILE] [--edist PATH] [--io-threads N] [--small-only N]
+//                      [--bandwidth-only BYTES]
 //
-// Messaging: this program is the driver node (the library, two io threads by default, like the
+// Messaging: this program is the driver node (the library, one io thread by default, like the
 // `edist` program) and `edist serve` in a child process is the peer, on an EPMD embedded in the
 // driver at a free port. The same figures as with the BEAM driver: round trips of a small tuple
 // through echo (from a process driven by an ordinary thread with blocking receives, and from a
 // coroutine on the node's io threads with co_await async_receive), one-way small messages and
 // binaries of a sweep of sizes into sink; the round trips also between a second driver and
-// `edist serve` run by one io thread each (`--io-threads 1`, the lowest latency). Raw TCP is
+// `edist serve` run by the other thread count (two io threads each by default). Raw TCP is
 // the same pattern over a plain socket to a server thread, frames of a 4-byte length and the
 // payload, written through a 256 KiB buffer: what the loopback can do with no protocol at all.
 //
@@ -54,7 +55,7 @@ struct settings {
   bool quick = false;
   std::string results = "bench-native.tsv";
   std::string edist_program = EDIST_BENCH_EDIST_PROGRAM;
-  unsigned io_threads = 2;  // of the driver node and of `edist serve`
+  unsigned io_threads = 1;  // of the driver node and of `edist serve`, as the `edist` default
   // Profiling mode: only this many small messages to sink after the connection is set up,
   // nothing else (run under callgrind twice with two counts; the difference divided by the
   // difference of the counts is the cost per message, without the start-up).
@@ -436,14 +437,19 @@ int run(const settings& s) {
     peer_program.terminate();
     return 0;
   }
-  // The round trips again between nodes run by one io thread each (driver and serve): the
-  // latency a user gets with --io-threads 1, beside the default pair's.
+  // The round trips again between a second driver and `edist serve` run by the other thread
+  // count (two when the default pair runs one, else one): what a user gets with the other
+  // setting, beside the default pair's.
+  const unsigned other_threads = s.io_threads == 1 ? 2 : 1;
+  const std::string other_impl =
+      other_threads == 1 ? "edist_1thread" : "edist_" + std::to_string(other_threads) + "threads";
   std::optional<driver_node> driver1;
   std::optional<et::child_process> peer1_program;
   std::optional<edist_peer_run> e1;
-  if (s.io_threads != 1) {
-    driver1.emplace(et::unique_name("bench_native_driver1") + "@localhost", cookie, epmd_port, 1);
-    auto [program, node] = start_peer(*driver1, 1);
+  {
+    driver1.emplace(et::unique_name("bench_native_driver1") + "@localhost", cookie, epmd_port,
+                    other_threads);
+    auto [program, node] = start_peer(*driver1, other_threads);
     peer1_program.emplace(std::move(program));
     e1.emplace(edist_peer_run{*driver1, driver1->node().spawn(),
                               term::tuple({atom("echo"), atom(node)}),
@@ -472,8 +478,8 @@ int run(const settings& s) {
     v["round_trip"][0]["raw_tcp"].push_back(raw.round_trips(rounds) / rounds * 1e6);
     v["round_trip_async"][0]["edist"].push_back(e.round_trips_async(rounds) / rounds * 1e6);
     if (e1) {
-      v["round_trip"][0]["edist_1thread"].push_back(e1->round_trips(rounds) / rounds * 1e6);
-      v["round_trip_async"][0]["edist_1thread"].push_back(e1->round_trips_async(rounds) / rounds *
+      v["round_trip"][0][other_impl].push_back(e1->round_trips(rounds) / rounds * 1e6);
+      v["round_trip_async"][0][other_impl].push_back(e1->round_trips_async(rounds) / rounds *
                                                           1e6);
     }
     const auto r = e.one_way(small, small_count, window_for(16));
@@ -511,10 +517,10 @@ int run(const settings& s) {
   out.add("native", "round_trip_async", 0, "edist",
           edist::bench::median(v["round_trip_async"][0]["edist"]), "us", runs);
   if (e1) {
-    out.add("native", "round_trip", 0, "edist_1thread",
-            edist::bench::median(v["round_trip"][0]["edist_1thread"]), "us", runs);
-    out.add("native", "round_trip_async", 0, "edist_1thread",
-            edist::bench::median(v["round_trip_async"][0]["edist_1thread"]), "us", runs);
+    out.add("native", "round_trip", 0, other_impl,
+            edist::bench::median(v["round_trip"][0][other_impl]), "us", runs);
+    out.add("native", "round_trip_async", 0, other_impl,
+            edist::bench::median(v["round_trip_async"][0][other_impl]), "us", runs);
   }
   out.add("native", "cpu_per_msg_driver", 0, "edist", small_driver_cpu / small_messages * 1e9, "ns",
           runs);
