@@ -479,8 +479,7 @@ int run(const settings& s) {
     v["round_trip_async"][0]["edist"].push_back(e.round_trips_async(rounds) / rounds * 1e6);
     if (e1) {
       v["round_trip"][0][other_impl].push_back(e1->round_trips(rounds) / rounds * 1e6);
-      v["round_trip_async"][0][other_impl].push_back(e1->round_trips_async(rounds) / rounds *
-                                                          1e6);
+      v["round_trip_async"][0][other_impl].push_back(e1->round_trips_async(rounds) / rounds * 1e6);
     }
     const auto r = e.one_way(small, small_count, window_for(16));
     small_driver_cpu += r.driver_cpu;
