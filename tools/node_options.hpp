@@ -28,6 +28,9 @@ struct node_flags {
   // single-thread hint and no second thread to wake per event: the least CPU per message and
   // the lowest latency, on one core at most.
   unsigned io_threads = 1;
+  // Microseconds an io thread keeps polling after its last piece of work before it sleeps
+  // (node::run_options::busy_wait): lower latency for CPU; 0 sleeps at once.
+  unsigned busy_wait_us = 0;
 };
 
 void add_node_flags(CLI::App& cmd, node_flags& flags);

@@ -8,8 +8,9 @@
 // driver at a free port. The same figures as with the BEAM driver: round trips of a small tuple
 // through echo (from a process driven by an ordinary thread with blocking receives, and from a
 // coroutine on the node's io threads with co_await async_receive), one-way small messages and
-// binaries of a sweep of sizes into sink; the round trips also between a second driver and
-// `edist serve` run by the other thread count (two io threads each by default). Raw TCP is
+// binaries of a sweep of sizes into sink; the round trips also between other pairs of a driver
+// and `edist serve`: run by the other thread count (two io threads each by default), and with
+// io threads that busy-wait 50 µs before sleeping (`--busy-wait-us 50`). Raw TCP is
 // the same pattern over a plain socket to a server thread, frames of a 4-byte length and the
 // payload, written through a 256 KiB buffer: what the loopback can do with no protocol at all.
 //
@@ -29,6 +30,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
+#include <edist/node/io_runner.hpp>
 #include <edist/node/network.hpp>
 #include <future>
 #include <iostream>
@@ -63,6 +65,8 @@ struct settings {
   // Experiment mode: only one-way binaries of this size, edist and raw TCP interleaved in
   // each repetition, printed as MiB/s and their ratio (no results file).
   std::uint64_t bandwidth_only = 0;
+  // node::run_options::busy_wait of the driver nodes and `edist serve` (--busy-wait-us).
+  unsigned busy_wait_us = 0;
 };
 
 const std::vector<std::uint64_t> sweep_sizes = {16, 256, 4096, 65536, 1048576, 4194304};
@@ -96,10 +100,14 @@ std::uint16_t free_port() {
 class driver_node {
  public:
   driver_node(const std::string& name, const std::string& cookie, std::uint16_t epmd_port,
-              unsigned io_threads, bool hidden = false)
+              unsigned io_threads, bool hidden = false, unsigned busy_wait_us = 0)
       : io_(static_cast<int>(io_threads)) {
     // The registration runs on the io threads, which start() waits for.
-    for (unsigned i = 0; i < io_threads; ++i) threads_.emplace_back([this] { io_.run(); });
+    for (unsigned i = 0; i < io_threads; ++i) {
+      threads_.emplace_back([this, busy_wait_us] {
+        edist::node::run_io(io_, {.busy_wait = std::chrono::microseconds(busy_wait_us)});
+      });
+    }
     std::error_code ec;
     std::string why;
     edist::node::network_options o;
@@ -383,14 +391,15 @@ int run(const settings& s) {
   const std::uint16_t epmd_port = free_port();
   const std::string cookie = et::random_cookie();
   driver_node driver(et::unique_name("bench_native_driver") + "@localhost", cookie, epmd_port,
-                     s.io_threads);
+                     s.io_threads, false, s.busy_wait_us);
   // `edist serve` with `threads` io threads, connected to `d`.
-  auto start_peer = [&](driver_node& d, unsigned threads) {
+  auto start_peer = [&](driver_node& d, unsigned threads, unsigned busy_wait_us) {
     et::child_process::options po;
-    po.argv = {s.edist_program, "serve",
-               "--sname",       et::unique_name("bench_native_peer") + "@localhost",
-               "--cookie",      cookie,
-               "--io-threads",  std::to_string(threads)};
+    po.argv = {s.edist_program,  "serve",
+               "--sname",        et::unique_name("bench_native_peer") + "@localhost",
+               "--cookie",       cookie,
+               "--io-threads",   std::to_string(threads),
+               "--busy-wait-us", std::to_string(busy_wait_us)};
     po.env = {{"ERL_EPMD_PORT", std::to_string(epmd_port)}};
     po.capture_stdout = true;
     auto program = et::child_process::spawn(po);
@@ -398,7 +407,7 @@ int run(const settings& s) {
     d.connect(node);
     return std::pair{std::move(program), node};
   };
-  auto [peer_program, peer_node] = start_peer(driver, s.io_threads);
+  auto [peer_program, peer_node] = start_peer(driver, s.io_threads, s.busy_wait_us);
   edist_peer_run e{driver, driver.node().spawn(), term::tuple({atom("echo"), atom(peer_node)}),
                    term::tuple({atom("sink"), atom(peer_node)}), peer_program.pid()};
   if (s.small_only > 0) {
@@ -437,31 +446,39 @@ int run(const settings& s) {
     peer_program.terminate();
     return 0;
   }
-  // The round trips again between a second driver and `edist serve` run by the other thread
-  // count (two when the default pair runs one, else one): what a user gets with the other
-  // setting, beside the default pair's.
+  // The round trips again between other pairs of a driver and `edist serve`: run by the other
+  // thread count (two when the default pair runs one, else one), and busy-waiting 50 µs
+  // before sleeping (--busy-wait-us 50, the BEAM's +sbwt), beside the default pair's.
+  struct extra_pair {
+    std::string impl;
+    std::unique_ptr<driver_node> driver;
+    std::optional<et::child_process> program;
+    std::optional<edist_peer_run> run;
+  };
+  std::vector<extra_pair> extra;
+  auto add_pair = [&](std::string impl, unsigned threads, unsigned busy_wait_us) {
+    auto& x = extra.emplace_back();
+    x.impl = std::move(impl);
+    x.driver = std::make_unique<driver_node>(et::unique_name("bench_native_driver") + "@localhost",
+                                             cookie, epmd_port, threads, false, busy_wait_us);
+    auto [program, node] = start_peer(*x.driver, threads, busy_wait_us);
+    x.program.emplace(std::move(program));
+    x.run.emplace(edist_peer_run{*x.driver, x.driver->node().spawn(),
+                                 term::tuple({atom("echo"), atom(node)}),
+                                 term::tuple({atom("sink"), atom(node)}), x.program->pid()});
+  };
   const unsigned other_threads = s.io_threads == 1 ? 2 : 1;
-  const std::string other_impl =
-      other_threads == 1 ? "edist_1thread" : "edist_" + std::to_string(other_threads) + "threads";
-  std::optional<driver_node> driver1;
-  std::optional<et::child_process> peer1_program;
-  std::optional<edist_peer_run> e1;
-  {
-    driver1.emplace(et::unique_name("bench_native_driver1") + "@localhost", cookie, epmd_port,
-                    other_threads);
-    auto [program, node] = start_peer(*driver1, other_threads);
-    peer1_program.emplace(std::move(program));
-    e1.emplace(edist_peer_run{*driver1, driver1->node().spawn(),
-                              term::tuple({atom("echo"), atom(node)}),
-                              term::tuple({atom("sink"), atom(node)}), peer1_program->pid()});
-  }
+  add_pair(
+      other_threads == 1 ? "edist_1thread" : "edist_" + std::to_string(other_threads) + "threads",
+      other_threads, s.busy_wait_us);
+  if (s.busy_wait_us == 0) add_pair("edist_busywait", s.io_threads, 50);
   raw_client raw;
   // Warm-up: connection buffers, allocator pools, the peer's code in cache.
   e.round_trips(100);
   e.round_trips_async(100);
-  if (e1) {
-    e1->round_trips(100);
-    e1->round_trips_async(100);
+  for (auto& x : extra) {
+    x.run->round_trips(100);
+    x.run->round_trips_async(100);
   }
   e.one_way(term::tuple({atom("msg"), term::integer(std::int64_t{1})}), 10000, window_for(16));
   raw.round_trips(100);
@@ -477,9 +494,9 @@ int run(const settings& s) {
     v["round_trip"][0]["edist"].push_back(e.round_trips(rounds) / rounds * 1e6);
     v["round_trip"][0]["raw_tcp"].push_back(raw.round_trips(rounds) / rounds * 1e6);
     v["round_trip_async"][0]["edist"].push_back(e.round_trips_async(rounds) / rounds * 1e6);
-    if (e1) {
-      v["round_trip"][0][other_impl].push_back(e1->round_trips(rounds) / rounds * 1e6);
-      v["round_trip_async"][0][other_impl].push_back(e1->round_trips_async(rounds) / rounds * 1e6);
+    for (auto& x : extra) {
+      v["round_trip"][0][x.impl].push_back(x.run->round_trips(rounds) / rounds * 1e6);
+      v["round_trip_async"][0][x.impl].push_back(x.run->round_trips_async(rounds) / rounds * 1e6);
     }
     const auto r = e.one_way(small, small_count, window_for(16));
     small_driver_cpu += r.driver_cpu;
@@ -515,11 +532,11 @@ int run(const settings& s) {
   }
   out.add("native", "round_trip_async", 0, "edist",
           edist::bench::median(v["round_trip_async"][0]["edist"]), "us", runs);
-  if (e1) {
-    out.add("native", "round_trip", 0, other_impl,
-            edist::bench::median(v["round_trip"][0][other_impl]), "us", runs);
-    out.add("native", "round_trip_async", 0, other_impl,
-            edist::bench::median(v["round_trip_async"][0][other_impl]), "us", runs);
+  for (auto& x : extra) {
+    out.add("native", "round_trip", 0, x.impl, edist::bench::median(v["round_trip"][0][x.impl]),
+            "us", runs);
+    out.add("native", "round_trip_async", 0, x.impl,
+            edist::bench::median(v["round_trip_async"][0][x.impl]), "us", runs);
   }
   out.add("native", "cpu_per_msg_driver", 0, "edist", small_driver_cpu / small_messages * 1e9, "ns",
           runs);
@@ -580,11 +597,14 @@ int main(int argc, char** argv) {
       s.io_threads = static_cast<unsigned>(std::clamp(std::atoi(argv[++i]), 1, 64));
     } else if (a == "--small-only" && i + 1 < argc) {
       s.small_only = std::stoll(argv[++i]);
+    } else if (a == "--busy-wait-us" && i + 1 < argc) {
+      s.busy_wait_us = static_cast<unsigned>(std::clamp(std::atoi(argv[++i]), 0, 1000000));
     } else if (a == "--bandwidth-only" && i + 1 < argc) {
       s.bandwidth_only = std::stoull(argv[++i]);
     } else {
       std::cerr << "usage: edist_bench_native [--quick] [--results FILE] [--edist PATH] "
-                   "[--io-threads N] [--small-only N] [--bandwidth-only BYTES]\n";
+                   "[--io-threads N] [--busy-wait-us N] [--small-only N] "
+                   "[--bandwidth-only BYTES]\n";
       return 2;
     }
   }

@@ -377,6 +377,37 @@ TEST_P(NodeCommands, ServeContractFromLiveNode) {
       << names.out;
 }
 
+// The run options: two io threads that busy-wait before sleeping serve the same contract and
+// stop as promptly; a client busy-waits too; out-of-range values are refused.
+TEST_P(NodeCommands, ServeAndPingWithBusyWaitingIoThreads) {
+  auto& beam = start_beam();
+  const auto name = et::unique_name("serve_bw") + "@localhost";
+  std::string ready;
+  auto serve = start_serve({"--sname", name, "--cookie", cookie_, "--io-threads", "2",
+                            "--busy-wait-us", "200", "--connect", beam.node_name()},
+                           ready);
+  ASSERT_EQ(ready, "ready " + name);
+  const std::string q = "'" + name + "'";
+  EXPECT_EQ(beam.eval("E = {echo, " + q +
+                      "}, L = fun L(0) -> ok; L(I) -> E ! {self(), I}, "
+                      "receive {echo, I} -> L(I - 1) after 10000 -> timeout end end, L(1000)"),
+            "ok");
+  EXPECT_EQ(beam.eval("S = {sink, " + q +
+                      "}, S ! {count, self(), 10000}, [S ! {m, I} || I <- lists:seq(1, 10000)], "
+                      "receive {done, N} -> N after 10000 -> timeout end"),
+            "10000");
+  auto pong = run({"ping", name, "--cookie", cookie_, "--busy-wait-us", "50"});
+  EXPECT_EQ(pong.status, 0) << pong.out;
+  EXPECT_EQ(pong.out, "pong\n");
+  EXPECT_NE(run({"ping", name, "--cookie", cookie_, "--busy-wait-us", "-1"}).status, 0);
+  EXPECT_NE(run({"ping", name, "--cookie", cookie_, "--busy-wait-us", "2000000"}).status, 0);
+
+  const auto stop_started = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(serve.pid(), SIGTERM), 0);
+  EXPECT_EQ(serve.wait(15s), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 5s);
+}
+
 TEST_P(NodeCommands, ServeNeedsANameAndEndsOnSigint) {
   auto nameless = run({"serve"});
   EXPECT_EQ(nameless.status, 2) << nameless.out;
