@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "control_samples.hpp"
 #include "edist/dist/error.hpp"
 
 namespace edist::dist {
@@ -20,49 +21,7 @@ const std::uint32_t ref_words[] = {1, 2, 3};
 const term r1 = term::reference(node, 3, ref_words);
 const term token = term::tuple({term(0), term::atom("label"), term(1), p1, term(0)});
 
-std::vector<control_message> samples() {
-  return {
-      ctrl::link{p1, p2},
-      ctrl::send{p2, {}},
-      ctrl::send{p2, token},
-      ctrl::exit{p1, p2, term::atom("normal"), {}},
-      ctrl::exit{p1, p2, term::atom("killed"), token},
-      ctrl::unlink{p1, p2},
-      ctrl::node_link{},
-      ctrl::reg_send{p1, term::atom("net_kernel"), {}},
-      ctrl::reg_send{p1, term::atom("rex"), token},
-      ctrl::group_leader{p1, p2},
-      ctrl::exit2{p1, p2, term::atom("kill"), {}},
-      ctrl::exit2{p1, p2, term::atom("kill"), token},
-      ctrl::monitor_p{p1, p2, r1},
-      ctrl::monitor_p{p1, term::atom("global_name_server"), r1},
-      ctrl::demonitor_p{p1, term::atom("x"), r1},
-      ctrl::monitor_p_exit{p2, p1, r1, term::atom("noproc")},
-      ctrl::monitor_p_exit{term::atom("name"), p1, r1, term::atom("noproc")},
-      ctrl::send_sender{p1, p2, {}},
-      ctrl::send_sender{p1, p2, token},
-      ctrl::payload_exit{p1, p2, {}},
-      ctrl::payload_exit{p1, p2, token},
-      ctrl::payload_exit2{p1, p2, {}},
-      ctrl::payload_exit2{p1, p2, token},
-      ctrl::payload_monitor_p_exit{p2, p1, r1},
-      ctrl::spawn_request{r1,
-                          p1,
-                          p2,
-                          term::atom("erpc"),
-                          term::atom("execute_call"),
-                          4,
-                          term::list({term::atom("monitor")}),
-                          {}},
-      ctrl::spawn_request{r1, p1, p2, term::atom("m"), term::atom("f"), 0, term(), token},
-      ctrl::spawn_reply{r1, p1, ctrl::spawn_reply::flag_monitor, p2, {}},
-      ctrl::spawn_reply{r1, p1, 0, term::atom("badarg"), token},
-      ctrl::alias_send{p1, r1, {}},
-      ctrl::alias_send{p1, r1, token},
-      ctrl::unlink_id{0xffffffffffULL, p1, p2},
-      ctrl::unlink_id_ack{7, p1, p2},
-  };
-}
+const auto samples = test_samples::control_samples;
 
 TEST(ControlMessage, EveryOperationRoundTrips) {
   for (const auto& m : samples()) {
