@@ -79,9 +79,10 @@ int main(int argc, char** argv) {
   // Each coroutine owns its process handle; when the coroutine ends, so does the process.
   asio::co_spawn(n.executor(), echo_server(std::move(echo)),
                  [&](std::exception_ptr) { echo_done.set_value(); });
+  // Before the greeter starts: its reply may come back, and be printed, at once.
+  std::cout << "ready " << n.node().name() << std::endl;
   asio::co_spawn(n.executor(), greeter(n.node().spawn(), peer, argc > 3 ? argv[3] : "shell"),
                  [&](std::exception_ptr) { greeter_done.set_value(); });
-  std::cout << "ready " << n.node().name() << std::endl;
   greeter_done.get_future().wait();
   echo_done.get_future().wait();
   return 0;
