@@ -67,6 +67,9 @@ struct settings {
   std::uint64_t bandwidth_only = 0;
   // node::run_options::busy_wait of the driver nodes and `edist serve` (--busy-wait-us).
   unsigned busy_wait_us = 0;
+  // Experiment mode: only round trips, this many per repetition, from a blocking thread, from
+  // a coroutine and over raw TCP, interleaved (no results file).
+  int round_trip_only = 0;
 };
 
 const std::vector<std::uint64_t> sweep_sizes = {16, 256, 4096, 65536, 1048576, 4194304};
@@ -417,6 +420,38 @@ int run(const settings& s) {
     peer_program.terminate();
     return 0;
   }
+  if (s.round_trip_only > 0) {
+    raw_client raw;
+    const int n = s.round_trip_only;
+    e.round_trips(100);
+    e.round_trips_async(100);
+    raw.round_trips(100);
+    std::vector<double> blocking, coroutine, raw_tcp;
+    // CPU per round trip (µs) of the driver process and of `edist serve`, around each run.
+    auto cpu_of = [&](auto&& run) {
+      const double self0 = edist::bench::self_cpu_seconds();
+      const double peer0 = edist::bench::process_cpu_seconds(e.peer_pid);
+      const double us = run() / n * 1e6;
+      return std::tuple{us, (edist::bench::self_cpu_seconds() - self0) / n * 1e6,
+                        (edist::bench::process_cpu_seconds(e.peer_pid) - peer0) / n * 1e6};
+    };
+    for (int rep = 0; rep < reps; ++rep) {
+      const auto [b, b_self, b_peer] = cpu_of([&] { return e.round_trips(n); });
+      const auto [c, c_self, c_peer] = cpu_of([&] { return e.round_trips_async(n); });
+      const auto [r, r_self, r_peer] = cpu_of([&] { return raw.round_trips(n); });
+      blocking.push_back(b);
+      coroutine.push_back(c);
+      raw_tcp.push_back(r);
+      std::cout << "round_trip\tblocking " << b << " us (CPU " << b_self << " + " << b_peer
+                << ")\tcoroutine " << c << " us (CPU " << c_self << " + " << c_peer << ")\traw "
+                << r << " us (CPU " << r_self << ")\n";
+    }
+    std::cout << "median\tblocking " << edist::bench::median(blocking) << " us\tcoroutine "
+              << edist::bench::median(coroutine) << " us\traw " << edist::bench::median(raw_tcp)
+              << " us\n";
+    peer_program.terminate();
+    return 0;
+  }
   if (s.bandwidth_only > 0) {
     raw_client raw;
     const auto size = s.bandwidth_only;
@@ -601,10 +636,12 @@ int main(int argc, char** argv) {
       s.busy_wait_us = static_cast<unsigned>(std::clamp(std::atoi(argv[++i]), 0, 1000000));
     } else if (a == "--bandwidth-only" && i + 1 < argc) {
       s.bandwidth_only = std::stoull(argv[++i]);
+    } else if (a == "--round-trip-only" && i + 1 < argc) {
+      s.round_trip_only = std::clamp(std::atoi(argv[++i]), 1, 10000000);
     } else {
       std::cerr << "usage: edist_bench_native [--quick] [--results FILE] [--edist PATH] "
                    "[--io-threads N] [--busy-wait-us N] [--small-only N] "
-                   "[--bandwidth-only BYTES]\n";
+                   "[--bandwidth-only BYTES] [--round-trip-only ROUNDS]\n";
       return 2;
     }
   }

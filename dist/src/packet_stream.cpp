@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "edist/dist/error.hpp"
@@ -12,6 +13,19 @@
 namespace edist::dist {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// All of a batch, each write_some given as much of it as the transport takes in one call.
+// asio::transfer_all() offers at most 64 KiB per write_some: a 1 MiB message would cost 16
+// system calls where one does, and each of them costs the kernel a push of its own.
+struct transfer_whole_batch {
+  std::size_t operator()(const boost::system::error_code& ec, std::size_t) const noexcept {
+    return ec ? 0 : std::numeric_limits<std::size_t>::max();
+  }
+};
+
+}  // namespace
 
 std::shared_ptr<packet_stream> packet_stream::create(std::unique_ptr<transport> tp, handler& h,
                                                      packet_stream_options opts,
@@ -266,7 +280,7 @@ void packet_stream::do_write() {
   writing_active_ = true;
   std::swap(writing_, pending_);
   writing_.describe();
-  asio::async_write(*tp_, writing_.buffers,
+  asio::async_write(*tp_, writing_.buffers, transfer_whole_batch{},
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                       self->on_written(ec);
                     });

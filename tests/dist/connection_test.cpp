@@ -151,6 +151,7 @@ TEST(ConnectionSend, BackpressureAndSendReady) {
   recorder ra, rb;
   connection_options opts;
   opts.max_send_queue = 1 << 20;
+  opts.write_high_water = 256 * 1024;  // about 3 messages handed to the transport at once
   auto a = connection::create(tcp_transport::make(std::move(x)), peer("b@localhost"), ra, opts);
   auto b = connection::create(tcp_transport::make(std::move(y)), peer("a@localhost"), rb);
   a->start();

@@ -54,8 +54,10 @@ struct connection_options {
   std::size_t max_send_queue = std::size_t{64} << 20;
   // How much the sender keeps ready at the transport behind the write in flight, so that
   // the next write starts, with a full batch, as soon as one completes; smaller interleaves
-  // more finely. A message queued now waits behind at most about twice this much.
-  std::size_t write_high_water = 256 * 1024;
+  // more finely. A message queued now waits behind at most about twice this much. 1 MiB is
+  // the BEAM's own default (+zdbbl): a 1 MiB message goes out in one system call, where
+  // 256 KiB halved the bandwidth of large messages (bench/README.md).
+  std::size_t write_high_water = 1024 * 1024;
 };
 
 // The send queue's accounting of a message before it is encoded: the payload's size without
