@@ -212,19 +212,19 @@ bool packet_stream::drain_frames(bool delivered) {
   return read_on && !closed_ && !frozen_;
 }
 
-bool packet_stream::try_direct_read() {
-  if (declined_) return false;
+void packet_stream::try_direct_read() {
+  if (declined_) return;
   const auto partial = reader_.partial();
-  if (partial.size < opts_.direct_read_from || partial.head.size() < head_wanted_) return false;
+  if (partial.size < opts_.direct_read_from || partial.head.size() < head_wanted_) return;
   const auto dest = handler_.on_packet_start(partial.head, partial.size);
-  if (closed_ || frozen_) return false;
+  if (closed_ || frozen_) return;
   if (dest.into.empty()) {
     if (dest.need_head > partial.head.size() && dest.need_head < partial.size) {
       head_wanted_ = dest.need_head;
     } else {
       declined_ = true;
     }
-    return false;
+    return;
   }
   if (dest.taken > partial.head.size() || dest.into.size() != partial.size - dest.taken) {
     throw std::logic_error("packet_stream: memory for a packet of the wrong size");
@@ -237,7 +237,6 @@ bool packet_stream::try_direct_read() {
   direct_ = true;
   head_wanted_ = 0;
   after_direct_ = false;
-  return true;
 }
 
 void packet_stream::write_batch::copy(std::span<const std::uint8_t> bytes) {

@@ -155,9 +155,9 @@ class packet_stream : public std::enable_shared_from_this<packet_stream> {
   // Delivers the complete packets buffered (`delivered`: a packet was delivered already in
   // this read) and starts a direct read when a large one begins; false: do not read on.
   bool drain_frames(bool delivered = false);
-  // Offers the partial packet at the end of the buffer to the handler; true when it is now
-  // read into the handler's memory.
-  bool try_direct_read();
+  // Offers the partial packet at the end of the buffer to the handler, which may give the
+  // memory its rest is read into (direct_ is then set).
+  void try_direct_read();
   void do_write();
   void on_written(boost::system::error_code ec);
   void arm_tick_timer();
