@@ -4,8 +4,12 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "edist/node/heap_tuning.hpp"
 
 int main(int argc, char** argv) {
+  // Before any thread starts: a node that receives streams of messages should not hand its
+  // heap back to the kernel after every read (edist/node/heap_tuning.hpp).
+  edist::node::tune_heap_for_messaging();
   CLI::App app{"edist: a C++ node of an Erlang/Elixir cluster"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "edist 0.1.0");

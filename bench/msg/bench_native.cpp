@@ -30,6 +30,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
+#include <edist/node/heap_tuning.hpp>
 #include <edist/node/io_runner.hpp>
 #include <edist/node/network.hpp>
 #include <future>
@@ -619,6 +620,8 @@ int run(const settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The driver is a program using the library as its README recommends, as `edist serve` is.
+  edist::node::tune_heap_for_messaging();
   settings s;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
