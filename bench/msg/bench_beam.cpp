@@ -158,15 +158,17 @@ int run(const settings& s) {
 
   struct series {
     std::vector<double> values;
-    double peer_cpu = 0, driver_cpu = 0, messages = 0;
+    double peer_cpu = 0, driver_cpu = 0, messages = 0, packets = 0;
   };
   std::map<std::string, std::map<std::uint64_t, std::map<std::string, series>>> data;
   auto one_way = [&](peer& p, const std::string& metric, std::uint64_t size,
                      const std::string& call, std::int64_t count, bool as_bytes) {
     const double peer_before = edist::bench::process_cpu_seconds(p.pid);
     const double driver_before = edist::bench::process_cpu_seconds(driver.pid());
+    const double packets_before = edist::bench::loopback_packets();
     const double ns = static_cast<double>(eval_integer(driver, call));
     series& x = data[metric][size][p.impl];
+    x.packets += edist::bench::loopback_packets() - packets_before;
     x.peer_cpu += edist::bench::process_cpu_seconds(p.pid) - peer_before;
     x.driver_cpu += edist::bench::process_cpu_seconds(driver.pid()) - driver_before;
     x.messages += static_cast<double>(count);
@@ -208,6 +210,8 @@ int run(const settings& s) {
             "ns", runs);
     out.add("beam_driver", "cpu_per_msg_driver", 0, p.impl, small.driver_cpu / small.messages * 1e9,
             "ns", runs);
+    out.add("beam_driver", "packets_per_msg", 0, p.impl, small.packets / small.messages, "packets",
+            runs);
     const series& mib = data["sweep"][1048576][p.impl];
     out.add("beam_driver", "bandwidth_1MiB", 1048576, p.impl, edist::bench::median(mib.values),
             "MiB/s", runs);
@@ -217,6 +221,8 @@ int run(const settings& s) {
       out.add("beam_driver", "sweep_msgs", size, p.impl,
               mib_s * 1048576.0 / static_cast<double>(size), "msg/s", runs);
       out.add("beam_driver", "sweep_bandwidth", size, p.impl, mib_s, "MiB/s", runs);
+      out.add("beam_driver", "sweep_packets_per_msg", size, p.impl, x.packets / x.messages,
+              "packets", runs);
     }
   }
 
