@@ -5,10 +5,10 @@
 // of them make a few hundred KiB of terms, which the receiving processes free a moment
 // later. Every read then crosses the threshold, the heap grows, shrinks and grows again, and
 // each growth faults its pages in anew: in edist's benchmark that churn took 60-75 % of a
-// receiving `edist serve`'s CPU with a stream of 256-byte or 4 KiB binaries, and halved its
-// rate (bench/README.md). Raising the threshold keeps that memory for the next read. Setting
-// it also freezes glibc's adaptive threshold for mapping large blocks on their own, so that
-// one is set as well.
+// receiving `edist serve`'s CPU with a stream of 256-byte or 4 KiB binaries, and cut its
+// rate by half or more (bench/README.md). Raising the threshold keeps that memory for the next
+// read. Setting it also freezes glibc's adaptive threshold for mapping large blocks on their own,
+// so that one is set as well.
 //
 // These settings belong to the program, not to a library: edist changes nothing unless asked.
 // The `edist` program calls tune_heap_for_messaging() at startup; call it from yours, before
