@@ -46,8 +46,11 @@ struct packet_stream_options {
   std::size_t max_send_queue = std::size_t{64} << 20;  // bytes queued but not yet written
   std::size_t read_chunk = 64 * 1024;
   // send_parts() with an owner references parts of at least this many bytes instead of
-  // copying them (smaller ones are cheaper to copy than to describe to the kernel).
-  std::size_t reference_parts_from = 4096;
+  // copying them. Up to this size copying into the one reused coalescing buffer costs the
+  // sender less than keeping each message alive until its bytes are written: with 4 KiB
+  // here, 4 and 16 KiB binaries took 1.5 times the CPU per MiB (bench/README.md). A large
+  // message's 64 KiB fragments stay references.
+  std::size_t reference_parts_from = 32 * 1024;
   // Packets of at least this many bytes are offered to handler::on_packet_start() once their
   // first bytes are here. Smaller ones cost less to copy than the extra read they would take.
   std::size_t direct_read_from = 16 * 1024;
