@@ -2,33 +2,24 @@
 
 #include <climits>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define EDIST_MALLOC_REPLACED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define EDIST_MALLOC_REPLACED 1
-#endif
-// The sanitizers bring their own malloc, which takes no such parameters.
-#if defined(__GLIBC__) && !defined(EDIST_MALLOC_REPLACED)
+#if defined(__GLIBC__)
 #include <malloc.h>
-#define EDIST_GLIBC_MALLOC 1
 #endif
 
 namespace edist::node {
 
 bool tune_heap_for_messaging(const heap_tuning& tuning) {
-#if defined(EDIST_GLIBC_MALLOC)
-  if (tuning.trim_threshold > INT_MAX || tuning.mmap_threshold > INT_MAX) return false;
-  // mallopt returns 1 on success.
-  const bool mapped = mallopt(M_MMAP_THRESHOLD, static_cast<int>(tuning.mmap_threshold)) == 1;
-  const bool trimmed = mallopt(M_TRIM_THRESHOLD, static_cast<int>(tuning.trim_threshold)) == 1;
-  return mapped && trimmed;
-#else
+#if defined(__GLIBC__)
+  if constexpr (heap_tuning_applies) {
+    if (tuning.trim_threshold > INT_MAX || tuning.mmap_threshold > INT_MAX) return false;
+    // mallopt returns 1 on success. The mmap threshold has an upper bound (32 MiB on 64-bit
+    // systems) and is refused above it; the trim threshold takes any value.
+    if (mallopt(M_MMAP_THRESHOLD, static_cast<int>(tuning.mmap_threshold)) != 1) return false;
+    return mallopt(M_TRIM_THRESHOLD, static_cast<int>(tuning.trim_threshold)) == 1;
+  }
+#endif
   (void)tuning;
   return false;
-#endif
 }
 
 }  // namespace edist::node

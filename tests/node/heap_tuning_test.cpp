@@ -12,18 +12,6 @@
 
 namespace {
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool malloc_replaced = true;
-#else
-constexpr bool malloc_replaced = false;
-#endif
-#elif defined(__SANITIZE_ADDRESS__)
-constexpr bool malloc_replaced = true;
-#else
-constexpr bool malloc_replaced = false;
-#endif
-
 TEST(HeapTuning, RefusesThresholdsMallocCannotTake) {
   edist::node::heap_tuning too_big;
   too_big.trim_threshold = std::size_t{1} << 40;
@@ -37,7 +25,7 @@ TEST(HeapTuning, FreedBurstStaysInTheHeap) {
 #if !defined(__GLIBC__)
   GTEST_SKIP() << "not glibc's malloc";
 #else
-  if (malloc_replaced) GTEST_SKIP() << "malloc replaced by a sanitizer";
+  if (!edist::node::heap_tuning_applies) GTEST_SKIP() << "malloc replaced by a sanitizer";
   // Earlier tests in this process may have left free holes in the heap: the burst below is
   // larger than all of them, so that it extends the heap, and the threshold larger still.
   const std::size_t free_before = mallinfo2().fordblks;

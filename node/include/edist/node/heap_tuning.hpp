@@ -16,8 +16,27 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>  // defines __GLIBC__ where the C library is glibc
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define EDIST_HEAP_TUNING_MALLOC_REPLACED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(EDIST_HEAP_TUNING_MALLOC_REPLACED)
+#define EDIST_HEAP_TUNING_MALLOC_REPLACED 1
+#endif
 
 namespace edist::node {
+
+// Whether tune_heap_for_messaging() can apply anything in this build: glibc's malloc, not
+// replaced by a sanitizer's own, which takes no such parameters.
+#if defined(__GLIBC__) && !defined(EDIST_HEAP_TUNING_MALLOC_REPLACED)
+inline constexpr bool heap_tuning_applies = true;
+#else
+inline constexpr bool heap_tuning_applies = false;
+#endif
+#undef EDIST_HEAP_TUNING_MALLOC_REPLACED
 
 struct heap_tuning {
   // Free memory at the top of a heap that malloc keeps instead of returning it to the kernel.
@@ -26,8 +45,9 @@ struct heap_tuning {
   std::size_t mmap_threshold = std::size_t{1} << 20;
 };
 
-// Applies `tuning` to the process's malloc. True when it was applied; false where malloc is
-// not glibc's (or is replaced, as under AddressSanitizer), which is then left as it is.
+// Applies `tuning` to the process's malloc. True when it was applied; false where it cannot be
+// (heap_tuning_applies is false, or a threshold is out of malloc's range), malloc then being
+// left as it is.
 bool tune_heap_for_messaging(const heap_tuning& tuning = {});
 
 }  // namespace edist::node
